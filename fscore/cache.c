@@ -1,0 +1,162 @@
+/*
+ * Block cache front: looks in memory, then on disk, and promotes disk hits
+ * into memory. Writes go to both tiers (write-through), since a block is
+ * usually put right after it was fetched from or uploaded to the object
+ * store and is likely to be read again. The tiers live in cache_mem.c and
+ * cache_disk.c.
+ */
+#include "cache.h"
+#include "cache_impl.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+struct block_cache {
+	struct mem_tier *mem;	/* NULL when disabled */
+	struct disk_tier *disk; /* NULL when disabled */
+	_Atomic uint64_t mem_hits;
+	_Atomic uint64_t disk_hits;
+	_Atomic uint64_t misses;
+};
+
+static void count(_Atomic uint64_t *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* A zero disk bound could hold nothing, so it disables the tier instead of
+ * scanning the directory only to empty it. */
+int block_cache_open(const struct block_cache_config *cfg, struct block_cache **out)
+{
+	if (!cfg || !out)
+		return -EINVAL;
+	struct block_cache *bc = calloc(1, sizeof(*bc));
+	if (!bc)
+		return -ENOMEM;
+	int r = 0;
+	if (cfg->mem_bytes > 0)
+		r = mem_tier_create(cfg->mem_bytes, &bc->mem);
+	if (r == 0 && cfg->disk_dir && cfg->disk_bytes > 0)
+		r = disk_tier_open(cfg->disk_dir, cfg->disk_bytes, &bc->disk);
+	if (r != 0) {
+		block_cache_close(bc);
+		return r;
+	}
+	*out = bc;
+	return 0;
+}
+
+void block_cache_close(struct block_cache *bc)
+{
+	if (!bc)
+		return;
+	mem_tier_destroy(bc->mem);
+	disk_tier_close(bc->disk);
+	free(bc);
+}
+
+static bool usable(const struct block_cache *bc, const char *key)
+{
+	return bc && key && *key;
+}
+
+int block_cache_get(struct block_cache *bc, const char *key, void *buf, size_t len)
+{
+	if (!usable(bc, key))
+		return -ENOENT;
+	if (bc->mem && mem_tier_get(bc->mem, key, len, 0, len, buf) == 0) {
+		count(&bc->mem_hits);
+		return 0;
+	}
+	if (bc->disk && disk_tier_get(bc->disk, key, buf, len) == 0) {
+		count(&bc->disk_hits);
+		if (bc->mem)
+			mem_tier_put(bc->mem, key, buf, len);
+		return 0;
+	}
+	count(&bc->misses);
+	return -ENOENT;
+}
+
+/* A partial read usually comes first of several sequential ones from the
+ * same block, so when the block fits in memory one verified full read that
+ * promotes it serves all the others; otherwise the disk tier reads only the
+ * range (after checking the whole file once, see cache_disk.c). */
+static int range_from_disk(struct block_cache *bc, const char *key, size_t block_len, size_t off,
+			   size_t len, void *buf)
+{
+	if (bc->mem && mem_tier_fits(bc->mem, key, block_len)) {
+		char *block = malloc(block_len ? block_len : 1);
+		if (block) {
+			int r = disk_tier_get(bc->disk, key, block, block_len);
+			if (r == 0) {
+				mem_tier_put(bc->mem, key, block, block_len);
+				if (len)
+					memcpy(buf, block + off, len);
+			}
+			free(block);
+			return r;
+		}
+	}
+	return disk_tier_get_range(bc->disk, key, block_len, off, len, buf);
+}
+
+int block_cache_get_range(struct block_cache *bc, const char *key, size_t block_len, size_t off,
+			  size_t len, void *buf)
+{
+	if (off > block_len || len > block_len - off)
+		return -EINVAL;
+	if (!usable(bc, key))
+		return -ENOENT;
+	if (bc->mem && mem_tier_get(bc->mem, key, block_len, off, len, buf) == 0) {
+		count(&bc->mem_hits);
+		return 0;
+	}
+	if (bc->disk && range_from_disk(bc, key, block_len, off, len, buf) == 0) {
+		count(&bc->disk_hits);
+		return 0;
+	}
+	count(&bc->misses);
+	return -ENOENT;
+}
+
+void block_cache_put(struct block_cache *bc, const char *key, const void *buf, size_t len)
+{
+	if (!usable(bc, key))
+		return;
+	if (bc->mem)
+		mem_tier_put(bc->mem, key, buf, len);
+	if (bc->disk)
+		disk_tier_put(bc->disk, key, buf, len);
+}
+
+int block_cache_contains(struct block_cache *bc, const char *key)
+{
+	if (!usable(bc, key))
+		return 0;
+	return (bc->mem && mem_tier_contains(bc->mem, key)) ||
+	       (bc->disk && disk_tier_contains(bc->disk, key));
+}
+
+void block_cache_stats(struct block_cache *bc, struct block_cache_stats *out)
+{
+	uint64_t used, evicted;
+
+	memset(out, 0, sizeof(*out));
+	if (!bc)
+		return;
+	out->mem_hits = atomic_load(&bc->mem_hits);
+	out->disk_hits = atomic_load(&bc->disk_hits);
+	out->misses = atomic_load(&bc->misses);
+	if (bc->mem) {
+		mem_tier_stats(bc->mem, &used, &evicted);
+		out->mem_used = used;
+		out->evictions += evicted;
+	}
+	if (bc->disk) {
+		disk_tier_stats(bc->disk, &used, &evicted);
+		out->disk_used = used;
+		out->evictions += evicted;
+	}
+}

@@ -1,0 +1,58 @@
+/*
+ * Settings shared by every program, read from an INI file (mcfs.conf(5)) with
+ * inih and overridden by command-line flags. Secrets (S3 keys, Redis
+ * password) may live here, so a file holding one must not be readable by
+ * group or others: config_load() refuses it.
+ */
+#ifndef MCFS_CONFIG_H
+#define MCFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_EXPORTS 32
+
+struct mcfs_config {
+	/* [meta] */
+	char meta_url[512];    /* url = redis://HOST:PORT[/DB] */
+	char meta_password[256]; /* password = (secret) */
+	char replica_url[512]; /* replica = redis://... (mirror regions) */
+	/* [region] */
+	char region[64]; /* name = */
+	/* [s3] */
+	char s3_access_key[256];
+	char s3_secret_key[256]; /* secret */
+	char s3_region[64];      /* signing_region = ; default us-east-1 */
+	/* [cache] */
+	char cache_dir[1024];     /* dir = */
+	uint64_t cache_size;      /* size = (disk bound) */
+	uint64_t cache_mem;       /* memory = */
+	unsigned readahead_blocks; /* readahead = number of blocks */
+	/* [data] */
+	uint64_t deletion_delay_s; /* deletion_delay = 1h */
+	unsigned upload_threads;   /* upload_threads = 16 */
+	uint64_t write_buffer;     /* write_buffer = bytes buffered per gateway before flushing */
+	unsigned compact_slices;   /* compact_slices = slices in a chunk that trigger compaction */
+	/* [log] */
+	char log_level[16]; /* level = error|warn|info|debug */
+	bool log_syslog;    /* syslog = yes|no */
+	/* [gateway] */
+	char listen[128];   /* listen = ADDR:PORT */
+	char pid_file[1024];
+	unsigned threads;
+	char exports[CONFIG_MAX_EXPORTS][512]; /* export = PATH[:OPTIONS], repeatable */
+	unsigned nexports;
+};
+
+/* Fills in the documented defaults. */
+void config_defaults(struct mcfs_config *cfg);
+/* Reads FILE over cfg. Returns 0, -ENOENT, -EACCES (secrets in a group/world
+ * readable file), or -EINVAL (syntax, unknown key, bad value); errbuf says
+ * which line and why. */
+int config_load(const char *path, struct mcfs_config *cfg, char *errbuf, size_t errlen);
+/* Takes AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / MCFS_META_PASSWORD from the
+ * environment where the file left them empty. */
+void config_apply_env(struct mcfs_config *cfg);
+
+#endif

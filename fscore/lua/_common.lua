@@ -1,0 +1,186 @@
+-- Shared prelude, prepended to every script by embed.sh.
+-- Conventions: KEYS[1] is the volume's settings key "{VOL}:setting"; every
+-- other key shares its hash tag, so a volume lives on one cluster slot.
+-- Mutating scripts take ARGV[1] = operation id: the result is remembered for
+-- a while so a client that lost the reply can retry without applying twice.
+-- Replies are arrays whose first element is 0 or a positive errno.
+local P = string.sub(KEYS[1], 1, -9) -- strip ":setting"
+local ENOENT, EEXIST, ENOTDIR, EISDIR, EINVAL, ENOTEMPTY, EXDEV, EPERM, EFBIG, ESTALE, ENOSPC, EMLINK, ENODATA, ERANGE, EACCES =
+	2, 17, 20, 21, 22, 39, 18, 1, 27, 116, 28, 31, 61, 34, 13
+local T_FILE, T_DIR, T_SYMLINK = 1, 2, 3
+local ATTR_FMT = '<BBHI4I4I4I8i8I4i8I4i8I4I4I4I8I8I4'
+local CHUNK = 64 * 1024 * 1024
+local SLICE_FMT = '<I8I4I4I4I4H'
+
+local function id(n) return string.format('%d', n) end
+local function k_inode(ino) return P .. ':i:' .. id(ino) end
+local function k_dir(ino) return P .. ':d:' .. id(ino) end
+local function k_order(ino) return P .. ':o:' .. id(ino) end
+local function k_chunk(ino, idx) return P .. ':c:' .. id(ino) .. ':' .. id(idx) end
+local function k_symlink(ino) return P .. ':s:' .. id(ino) end
+local function k_xattr(ino) return P .. ':x:' .. id(ino) end
+local function k_parents(ino) return P .. ':p:' .. id(ino) end
+local K_COUNTER = P .. ':counter'
+local K_USAGE = P .. ':usage'
+local K_CHANGES = P .. ':changes'
+local K_DELETIONS = P .. ':deletions'
+local K_ORPHANS = P .. ':orphans'
+
+local function now()
+	local t = redis.call('TIME')
+	return tonumber(t[1]), tonumber(t[2]) * 1000
+end
+
+local function unpack_attr(s)
+	if not s then return nil end
+	local a = {}
+	a.ver, a.type, a.mode, a.uid, a.gid, a.nlink, a.size, a.atime, a.atime_ns, a.mtime, a.mtime_ns,
+	a.ctime, a.ctime_ns, a.rdev_major, a.rdev_minor, a.change, a.parent, a.gen = struct.unpack(ATTR_FMT, s)
+	return a
+end
+
+local function pack_attr(a)
+	return struct.pack(ATTR_FMT, 1, a.type, a.mode, a.uid, a.gid, a.nlink, a.size, a.atime, a.atime_ns,
+		a.mtime, a.mtime_ns, a.ctime, a.ctime_ns, a.rdev_major, a.rdev_minor, a.change, a.parent, a.gen)
+end
+
+local function get_attr(ino) return unpack_attr(redis.call('GET', k_inode(ino))) end
+local function put_attr(ino, a) redis.call('SET', k_inode(ino), pack_attr(a)) end
+
+-- ctime (and mtime for content changes) move forward, and so does the change counter.
+local function touch(a, s, ns, content)
+	if content then a.mtime, a.mtime_ns = s, ns end
+	a.ctime, a.ctime_ns = s, ns
+	a.change = a.change + 1
+end
+
+local function op_result(opid)
+	if opid == nil or opid == '' then return nil end
+	local r = redis.call('GET', P .. ':op:' .. opid)
+	if r then return cmsgpack.unpack(r) end
+	return nil
+end
+
+local function op_finish(opid, result)
+	if opid ~= nil and opid ~= '' then
+		redis.call('SET', P .. ':op:' .. opid, cmsgpack.pack(result), 'EX', 600)
+	end
+	return result
+end
+
+local function space_of(size) return math.ceil(size / 4096) * 4096 end
+-- Integers as '%d': a Lua number could print as "-0" or "1e+15", which Redis refuses.
+local function usage_add(field, delta)
+	redis.call('HINCRBY', K_USAGE, field, string.format('%d', delta))
+end
+
+-- Freed slices go to the deletion log; their blocks are removed later, in
+-- every region, after the configured delay.
+local function free_slice_list(key)
+	local list = redis.call('LRANGE', key, 0, -1)
+	for _, rec in ipairs(list) do
+		local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, rec)
+		if sid > 0 then
+			redis.call('XADD', K_DELETIONS, '*', 'id', string.format('%d', sid), 'size', size, 'origin', origin)
+		end
+	end
+	redis.call('DEL', key)
+end
+
+local function free_chunks_from(ino, first_chunk, size)
+	local last = -1
+	if size > 0 then last = math.floor((size - 1) / CHUNK) end
+	for idx = first_chunk, last do free_slice_list(k_chunk(ino, idx)) end
+end
+
+-- Frees an inode with no links left: attributes, data, symlink, xattrs.
+local function free_inode(ino, a)
+	if a.type == T_FILE then
+		free_chunks_from(ino, 0, a.size)
+		usage_add('space', -space_of(a.size))
+	elseif a.type == T_DIR then
+		redis.call('DEL', k_dir(ino), k_order(ino))
+	elseif a.type == T_SYMLINK then
+		redis.call('DEL', k_symlink(ino))
+	end
+	redis.call('DEL', k_inode(ino), k_xattr(ino), k_parents(ino))
+	usage_add('inodes', -1)
+	redis.call('HDEL', K_ORPHANS, id(ino))
+end
+
+local function entry_pack(ino, typ) return struct.pack('<I8B', ino, typ) end
+local function entry_unpack(s) return struct.unpack('<I8B', s) end
+
+local function dir_add(dir, name, ino, typ)
+	local seq = redis.call('HINCRBY', K_COUNTER, 'dirseq', 1)
+	redis.call('HSET', k_dir(dir), name, entry_pack(ino, typ))
+	redis.call('ZADD', k_order(dir), seq, name)
+end
+
+local function dir_remove(dir, name)
+	redis.call('HDEL', k_dir(dir), name)
+	redis.call('ZREM', k_order(dir), name)
+end
+
+-- Hard-link parents: a hash parent -> link count, kept for files only.
+local function parent_add(ino, dir)
+	redis.call('HINCRBY', k_parents(ino), id(dir), 1)
+end
+local function parent_remove(ino, dir)
+	if redis.call('HINCRBY', k_parents(ino), id(dir), -1) <= 0 then
+		redis.call('HDEL', k_parents(ino), id(dir))
+	end
+end
+
+local function k_open(ino) return P .. ':open:' .. id(ino) end
+
+-- Drops one link of a non-directory; frees it, or parks it as an orphan
+-- while some gateway session still has it open (freed on the last close).
+local function drop_link(ino, a, dir, s, ns)
+	a.nlink = a.nlink - 1
+	touch(a, s, ns, false)
+	if a.type ~= T_DIR then parent_remove(ino, dir) end
+	if a.nlink <= 0 then
+		if redis.call('EXISTS', k_open(ino)) == 1 then
+			a.nlink = 0
+			put_attr(ino, a)
+			redis.call('HSET', K_ORPHANS, id(ino), s)
+		else
+			free_inode(ino, a)
+		end
+	else
+		put_attr(ino, a)
+	end
+end
+
+-- Credentials arrive as ARGV "uid" and "gid,gid,...": permission checks run
+-- here, against the same attributes the change is made to.
+local function in_groups(gid, gids)
+	for g in string.gmatch(gids, '[^,]+') do
+		if tonumber(g) == gid then return true end
+	end
+	return false
+end
+
+local function may(a, uid, gids, bits)
+	if uid == 0 then
+		-- root needs an x bit somewhere to execute a file, never for dirs
+		if bits == 1 and a.type ~= T_DIR then return bit.band(a.mode, 73) ~= 0 end
+		return true
+	end
+	local shift = 0
+	if a.uid == uid then shift = 6 elseif in_groups(a.gid, gids) then shift = 3 end
+	return bit.band(bit.rshift(a.mode, shift), bits) == bits
+end
+
+-- Sticky directories: only the owner of the entry or of the directory (or root) may remove it.
+local function sticky_ok(dir_attr, victim, uid)
+	if uid == 0 or bit.band(dir_attr.mode, 512) == 0 then return true end
+	return victim.uid == uid or dir_attr.uid == uid
+end
+
+local function lookup_entry(dir, name)
+	local e = redis.call('HGET', k_dir(dir), name)
+	if not e then return nil end
+	return entry_unpack(e)
+end

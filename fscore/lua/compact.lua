@@ -1,0 +1,28 @@
+-- Swaps the first n slice records of a chunk for one compacted slice, if
+-- they are still what the compactor read; frees the replaced slices.
+-- ARGV: opid, ino, chunk index, n, the n records concatenated, new record
+-- -> {0} | {EAGAIN} (changed meanwhile: the new slice is freed instead)
+local opid = ARGV[1]
+local done = op_result(opid)
+if done then return done end
+local ino, idx, n, expect, rec = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local key = k_chunk(ino, idx)
+local function free_rec(r)
+	local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, r)
+	if sid > 0 then
+		redis.call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
+	end
+end
+local head = redis.call('LRANGE', key, 0, n - 1)
+if #head ~= n or table.concat(head) ~= expect then
+	free_rec(rec)
+	return op_finish(opid, {11})
+end
+redis.call('LTRIM', key, n, -1)
+redis.call('LPUSH', key, rec)
+for _, r in ipairs(head) do free_rec(r) end
+local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, rec)
+if sid > 0 then
+	redis.call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
+end
+return op_finish(opid, {0})

@@ -1,0 +1,24 @@
+-- ARGV: opid, ino, new parent, name, uid, gids -> {0, attr, parent_attr} | {errno}
+local opid = ARGV[1]
+local done = op_result(opid)
+if done then return done end
+local ino, parent, name, uid, gids = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6]
+local a = get_attr(ino)
+if not a then return op_finish(opid, {ESTALE}) end
+if a.type == T_DIR then return op_finish(opid, {EPERM}) end
+if a.nlink == 0 then return op_finish(opid, {ENOENT}) end
+local pa = get_attr(parent)
+if not pa or pa.nlink == 0 then return op_finish(opid, {ENOENT}) end
+if pa.type ~= T_DIR then return op_finish(opid, {ENOTDIR}) end
+if lookup_entry(parent, name) then return op_finish(opid, {EEXIST}) end
+if not may(pa, uid, gids, 3) then return op_finish(opid, {EACCES}) end
+if a.nlink >= 65000 then return op_finish(opid, {EMLINK}) end
+local s, ns = now()
+a.nlink = a.nlink + 1
+touch(a, s, ns, false)
+put_attr(ino, a)
+parent_add(ino, parent)
+dir_add(parent, name, ino, a.type)
+touch(pa, s, ns, true)
+put_attr(parent, pa)
+return op_finish(opid, {0, pack_attr(a), pack_attr(pa)})

@@ -1,0 +1,365 @@
+#include "meta.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "url.h"
+
+struct meta_conn {
+	pthread_mutex_t lock;
+	redisContext *ctx;
+};
+
+struct meta {
+	struct meta_url url;
+	char describe[300];
+	char password[256];
+	unsigned timeout_ms;
+	struct retry_policy retry;
+	unsigned nconns;
+	unsigned next;
+	char (*shas)[41]; /* per script, same order as meta_scripts */
+	size_t nscripts;
+	struct meta_conn conns[];
+};
+
+static void sha1_hex(const char *s, char out[41])
+{
+	unsigned char d[SHA_DIGEST_LENGTH];
+	SHA1((const unsigned char *)s, strlen(s), d);
+	for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static int errno_of_ctx(const redisContext *c)
+{
+	switch (c->err) {
+	case REDIS_ERR_IO:
+		if (c->errstr[0] && strstr(c->errstr, "refused"))
+			return -ECONNREFUSED;
+		/* hiredis 0.14 reports a command timeout as EAGAIN on the socket. */
+		if (c->errstr[0] && (strstr(c->errstr, "timed out") || strstr(c->errstr, "Timeout") ||
+				     strstr(c->errstr, "temporarily unavailable")))
+			return -ETIMEDOUT;
+		if (c->errstr[0] && strstr(c->errstr, "unreachable"))
+			return -EHOSTUNREACH;
+		return -ECONNREFUSED;
+	case REDIS_ERR_EOF:
+		return -ECONNRESET;
+	case REDIS_ERR_OOM:
+		return -ENOMEM;
+	default:
+		return -EIO;
+	}
+}
+
+/* Maps an error reply; LOADING is transient (a restarted server replaying its log). */
+static int errno_of_reply(const redisReply *r, int *transient)
+{
+	*transient = 0;
+	if (strncmp(r->str, "LOADING", 7) == 0 || strncmp(r->str, "BUSY", 4) == 0 ||
+	    strncmp(r->str, "MASTERDOWN", 10) == 0 || strncmp(r->str, "TRYAGAIN", 8) == 0) {
+		*transient = 1;
+		return -EAGAIN;
+	}
+	if (strncmp(r->str, "NOAUTH", 6) == 0 || strncmp(r->str, "WRONGPASS", 9) == 0)
+		return -EACCES;
+	if (strncmp(r->str, "READONLY", 8) == 0)
+		return -EROFS;
+	if (strncmp(r->str, "NOSCRIPT", 8) == 0)
+		return -ENOEXEC;
+	if (strncmp(r->str, "OOM", 3) == 0)
+		return -ENOSPC;
+	return -EIO;
+}
+
+static int conn_open(struct meta *m, struct meta_conn *c)
+{
+	struct timeval tv = {.tv_sec = m->timeout_ms / 1000,
+			     .tv_usec = (long)(m->timeout_ms % 1000) * 1000};
+	redisContext *ctx = m->url.unix_path[0]
+				    ? redisConnectUnixWithTimeout(m->url.unix_path, tv)
+				    : redisConnectWithTimeout(m->url.host, m->url.port, tv);
+	if (!ctx)
+		return -ENOMEM;
+	if (ctx->err) {
+		int r = errno_of_ctx(ctx);
+		redisFree(ctx);
+		return r;
+	}
+	redisSetTimeout(ctx, tv);
+	redisEnableKeepAlive(ctx);
+	redisReply *rep = NULL;
+	if (m->password[0]) {
+		rep = m->url.user[0] ? redisCommand(ctx, "AUTH %s %s", m->url.user, m->password)
+				     : redisCommand(ctx, "AUTH %s", m->password);
+		int bad = !rep || rep->type == REDIS_REPLY_ERROR;
+		if (rep)
+			freeReplyObject(rep);
+		if (bad) {
+			redisFree(ctx);
+			return -EACCES;
+		}
+	}
+	if (m->url.db) {
+		rep = redisCommand(ctx, "SELECT %d", m->url.db);
+		int bad = !rep || rep->type == REDIS_REPLY_ERROR;
+		if (rep)
+			freeReplyObject(rep);
+		if (bad) {
+			redisFree(ctx);
+			return -EINVAL;
+		}
+	}
+	c->ctx = ctx;
+	return 0;
+}
+
+static void conn_drop(struct meta_conn *c)
+{
+	if (c->ctx) {
+		redisFree(c->ctx);
+		c->ctx = NULL;
+	}
+}
+
+int meta_connect(const struct meta_options *opt, struct meta **out, char *err, size_t errlen)
+{
+	unsigned n = opt->pool_size ? opt->pool_size : 8;
+	struct meta *m = calloc(1, sizeof(*m) + n * sizeof(struct meta_conn));
+	if (!m)
+		return -ENOMEM;
+	int r = meta_url_parse(opt->url, &m->url, err, errlen);
+	if (r < 0) {
+		free(m);
+		return r;
+	}
+	if (opt->password && opt->password[0])
+		snprintf(m->password, sizeof(m->password), "%s", opt->password);
+	else
+		snprintf(m->password, sizeof(m->password), "%s", m->url.password);
+	if (m->url.unix_path[0])
+		snprintf(m->describe, sizeof(m->describe), "redis+unix://%s", m->url.unix_path);
+	else
+		snprintf(m->describe, sizeof(m->describe), "redis://%s:%d/%d", m->url.host,
+			 m->url.port, m->url.db);
+	m->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 5000;
+	m->retry = opt->retry.max_attempts ? opt->retry : RETRY_POLICY_DEFAULT;
+	m->nconns = n;
+	for (unsigned i = 0; i < n; i++)
+		pthread_mutex_init(&m->conns[i].lock, NULL);
+	while (meta_scripts[m->nscripts].name)
+		m->nscripts++;
+	m->shas = calloc(m->nscripts ? m->nscripts : 1, sizeof(*m->shas));
+	if (!m->shas) {
+		meta_close(m);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < m->nscripts; i++)
+		sha1_hex(meta_scripts[i].source, m->shas[i]);
+	/* One connection now, so a wrong address or password fails here, clearly. */
+	r = conn_open(m, &m->conns[0]);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot connect to %s: %s", m->describe,
+			 r == -EACCES ? "authentication failed" : strerror(-r));
+		meta_close(m);
+		return r;
+	}
+	*out = m;
+	return 0;
+}
+
+void meta_close(struct meta *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < m->nconns; i++) {
+		conn_drop(&m->conns[i]);
+		pthread_mutex_destroy(&m->conns[i].lock);
+	}
+	free(m->shas);
+	memset(m->password, 0, sizeof(m->password));
+	free(m);
+}
+
+const char *meta_describe(const struct meta *m)
+{
+	return m->describe;
+}
+
+static struct meta_conn *conn_acquire(struct meta *m)
+{
+	unsigned i = __atomic_fetch_add(&m->next, 1, __ATOMIC_RELAXED) % m->nconns;
+	/* Prefer an idle connection; block on our turn's one if all are busy. */
+	for (unsigned k = 0; k < m->nconns; k++) {
+		struct meta_conn *c = &m->conns[(i + k) % m->nconns];
+		if (pthread_mutex_trylock(&c->lock) == 0)
+			return c;
+	}
+	pthread_mutex_lock(&m->conns[i].lock);
+	return &m->conns[i];
+}
+
+/* One attempt on one connection. Returns 0 with a reply, a negative errno, and
+ * sets *retry when trying again (after reconnecting) may help. */
+static int attempt(struct meta *m, struct meta_conn *c, int argc, const char **argv,
+		   const size_t *lens, redisReply **reply, int *retry)
+{
+	*retry = 0;
+	if (!c->ctx) {
+		int r = conn_open(m, c);
+		if (r < 0) {
+			*retry = r != -EACCES;
+			return r;
+		}
+	}
+	redisReply *rep = redisCommandArgv(c->ctx, argc, argv, lens);
+	if (!rep) {
+		int r = errno_of_ctx(c->ctx);
+		conn_drop(c);
+		*retry = 1;
+		return r;
+	}
+	if (rep->type == REDIS_REPLY_ERROR) {
+		int transient;
+		int r = errno_of_reply(rep, &transient);
+		if (r != -ENOEXEC && !transient)
+			log_warn("redis %s: %s", argv[0], rep->str);
+		freeReplyObject(rep);
+		*retry = transient;
+		return r;
+	}
+	*reply = rep;
+	return 0;
+}
+
+int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens)
+{
+	int r, retry;
+	for (unsigned n = 1;; n++) {
+		struct meta_conn *c = conn_acquire(m);
+		r = attempt(m, c, argc, argv, lens, reply, &retry);
+		pthread_mutex_unlock(&c->lock);
+		if (r == 0 || !retry)
+			return r;
+		if (!retry_wait(&m->retry, n))
+			break;
+	}
+	log_warn("metadata server %s: %s (gave up after %u attempts)", m->describe, strerror(-r),
+		 m->retry.max_attempts);
+	return r == -EAGAIN ? -ETIMEDOUT : r;
+}
+
+int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...)
+{
+	/* Formats with hiredis, then runs the pre-formatted command through the pool. */
+	char *cmd;
+	va_list ap;
+	va_start(ap, fmt);
+	int len = redisvFormatCommand(&cmd, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return -ENOMEM;
+	int r, retry = 0;
+	for (unsigned n = 1;; n++) {
+		struct meta_conn *c = conn_acquire(m);
+		r = 0;
+		if (!c->ctx)
+			r = conn_open(m, c);
+		if (r == 0) {
+			redisReply *rep = NULL;
+			if (redisAppendFormattedCommand(c->ctx, cmd, (size_t)len) != REDIS_OK ||
+			    redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep) {
+				r = errno_of_ctx(c->ctx);
+				conn_drop(c);
+				retry = 1;
+			} else if (rep->type == REDIS_REPLY_ERROR) {
+				int transient;
+				r = errno_of_reply(rep, &transient);
+				if (!transient)
+					log_warn("redis: %s", rep->str);
+				retry = transient;
+				freeReplyObject(rep);
+			} else {
+				*reply = rep;
+			}
+		} else {
+			retry = r != -EACCES;
+		}
+		pthread_mutex_unlock(&c->lock);
+		if (r == 0 || !retry || !retry_wait(&m->retry, n))
+			break;
+	}
+	redisFreeCommand(cmd);
+	return r == -EAGAIN ? -ETIMEDOUT : r;
+}
+
+static int script_index(const struct meta *m, const char *name)
+{
+	for (size_t i = 0; i < m->nscripts; i++)
+		if (strcmp(meta_scripts[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
+	      const size_t *lens, redisReply **reply)
+{
+	int si = script_index(m, name);
+	if (si < 0)
+		return -EINVAL;
+	int total = argc + 4;
+	const char **av = malloc((size_t)total * sizeof(*av));
+	size_t *al = malloc((size_t)total * sizeof(*al));
+	if (!av || !al) {
+		free(av);
+		free(al);
+		return -ENOMEM;
+	}
+	av[0] = "EVALSHA";
+	av[1] = m->shas[si];
+	av[2] = "1";
+	av[3] = key;
+	al[0] = 7;
+	al[1] = 40;
+	al[2] = 1;
+	al[3] = strlen(key);
+	for (int i = 0; i < argc; i++) {
+		av[4 + i] = argv[i];
+		al[4 + i] = lens ? lens[i] : strlen(argv[i]);
+	}
+	int r = meta_cmd(m, reply, total, av, al);
+	if (r == -ENOEXEC) {
+		/* The server lost its script cache (restart, failover): load and retry. */
+		redisReply *loaded = NULL;
+		r = meta_cmdf(m, &loaded, "SCRIPT LOAD %s", meta_scripts[si].source);
+		if (loaded)
+			freeReplyObject(loaded);
+		if (r == 0)
+			r = meta_cmd(m, reply, total, av, al);
+	}
+	free(av);
+	free(al);
+	return r;
+}
+
+void meta_new_opid(char out[33])
+{
+	unsigned char b[16];
+	if (RAND_bytes(b, sizeof(b)) != 1) {
+		/* Fall back to something unique enough within this process. */
+		static unsigned long long seq;
+		unsigned long long s = __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED);
+		memcpy(b, &s, sizeof(s));
+		memcpy(b + 8, &out, sizeof(void *));
+	}
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", b[i]);
+}

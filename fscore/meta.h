@@ -1,0 +1,52 @@
+/*
+ * The Redis connection layer of the metadata engine: a small pool of hiredis
+ * connections, reconnect with bounded backoff, and Lua scripts called by
+ * name (EVALSHA, reloaded after a server restart). Thread-safe.
+ *
+ * Errors: -ECONNREFUSED / -ETIMEDOUT / -EHOSTUNREACH (server unreachable
+ * after retries), -EACCES (authentication), -EROFS (a read-only replica),
+ * -EIO (an error reply; logged), -ENOMEM.
+ */
+#ifndef MCFS_META_H
+#define MCFS_META_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "retry.h"
+
+struct meta_script {
+	const char *name;
+	const char *source;
+};
+/* Every script of fscore/lua, terminated by {NULL, NULL} (generated). */
+extern const struct meta_script meta_scripts[];
+
+struct meta_options {
+	const char *url;      /* redis://HOST:PORT[/DB] */
+	const char *password; /* NULL: from the URL, else none */
+	unsigned pool_size;   /* connections; 0 = 8 */
+	unsigned timeout_ms;  /* connect and per-command timeout; 0 = 5000 */
+	struct retry_policy retry;
+};
+
+struct meta;
+
+int meta_connect(const struct meta_options *opt, struct meta **out, char *err, size_t errlen);
+void meta_close(struct meta *m);
+/* The URL without any password. */
+const char *meta_describe(const struct meta *m);
+
+/* A command as an argument vector (binary safe). The reply is the caller's to
+ * freeReplyObject(); an error reply becomes a negative errno and no reply. */
+int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens);
+/* printf-style convenience for simple commands (hiredis format rules). */
+int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...);
+/* Runs script `name` with KEYS[1] = key and ARGV = argv. */
+int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
+	      const size_t *lens, redisReply **reply);
+
+/* A fresh id for a mutating script (so a retried call is applied once). */
+void meta_new_opid(char out[33]);
+
+#endif

@@ -1,0 +1,204 @@
+/* objstore_open() and the public wrappers: argument checks happen here once,
+ * so backends only deal with well-formed requests. */
+#include "objstore_impl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+bool objstore_key_valid(const char *key)
+{
+	if (!key)
+		return false;
+	size_t len = strnlen(key, OBJSTORE_KEY_MAX + 1);
+	if (len == 0 || len > OBJSTORE_KEY_MAX)
+		return false;
+	const char *seg = key;
+	for (const char *p = key;; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '/' || c == '\0') {
+			size_t sl = (size_t)(p - seg);
+			if (sl == 0 || (sl == 1 && seg[0] == '.') ||
+			    (sl == 2 && seg[0] == '.' && seg[1] == '.'))
+				return false;
+			if (c == '\0')
+				return true;
+			seg = p + 1;
+		} else if (c < 0x20 || c == 0x7f) {
+			return false;
+		}
+	}
+}
+
+/* A prefix may end anywhere, but the directories it names must be keys. */
+static bool prefix_valid(const char *prefix)
+{
+	size_t len = strnlen(prefix, OBJSTORE_KEY_MAX + 1);
+	if (len > OBJSTORE_KEY_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)prefix[i] < 0x20 || prefix[i] == 0x7f)
+			return false;
+	const char *slash = strrchr(prefix, '/');
+	if (!slash)
+		return true;
+	char dir[OBJSTORE_KEY_MAX + 1];
+	memcpy(dir, prefix, (size_t)(slash - prefix));
+	dir[slash - prefix] = '\0';
+	return objstore_key_valid(dir);
+}
+
+int objstore_batch_result(const struct objstore_op *ops, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ops[i].result < 0)
+			return ops[i].result;
+	return 0;
+}
+
+/* endpoint without any user:password@ part. */
+static void describe(struct objstore *os, const struct bucket_url *u)
+{
+	if (u->kind == BUCKET_FILE) {
+		snprintf(os->desc, sizeof(os->desc), "file://%s", u->path);
+		return;
+	}
+	const char *host = strstr(u->endpoint, "://");
+	host = host ? host + 3 : u->endpoint;
+	const char *at = strchr(host, '@');
+	const char *rest = at ? at + 1 : host;
+	snprintf(os->desc, sizeof(os->desc), "%.*s%s/%s", (int)(host - u->endpoint), u->endpoint,
+		 rest, u->bucket);
+}
+
+int objstore_open(const char *url, const struct objstore_credentials *cred, struct objstore **out)
+{
+	struct bucket_url u;
+	char err[256] = "";
+	int r;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (!url)
+		return -EINVAL;
+	r = bucket_url_parse(url, &u, err, sizeof(err));
+	if (r < 0) {
+		log_debug("objstore: bad bucket URL: %s", err);
+		return -EINVAL;
+	}
+	switch (u.kind) {
+	case BUCKET_FILE:
+		r = objstore_file_open(&u, out);
+		break;
+	case BUCKET_S3:
+		r = objstore_s3_open(&u, cred, out);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	if (r == 0)
+		describe(*out, &u);
+	return r;
+}
+
+void objstore_close(struct objstore *os)
+{
+	if (os)
+		os->ops->close(os);
+}
+
+const char *objstore_describe(const struct objstore *os)
+{
+	return os ? os->desc : "(none)";
+}
+
+int objstore_check(struct objstore *os)
+{
+	return os ? os->ops->check(os) : -EINVAL;
+}
+
+int objstore_create_bucket(struct objstore *os)
+{
+	return os ? os->ops->create_bucket(os) : -EINVAL;
+}
+
+int objstore_put(struct objstore *os, const char *key, const void *buf, size_t len)
+{
+	if (!os || !objstore_key_valid(key) || (len && !buf))
+		return -EINVAL;
+	return os->ops->put(os, key, buf, len);
+}
+
+int objstore_get(struct objstore *os, const char *key, void *buf, size_t cap, size_t *len)
+{
+	if (!len)
+		return -EINVAL;
+	*len = 0;
+	if (!os || !objstore_key_valid(key) || (cap && !buf))
+		return -EINVAL;
+	return os->ops->get(os, key, buf, cap, len);
+}
+
+int objstore_get_range(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
+		       size_t *got)
+{
+	if (!got)
+		return -EINVAL;
+	*got = 0;
+	if (!os || !objstore_key_valid(key) || (len && !buf) || off > INT64_MAX ||
+	    len > (uint64_t)INT64_MAX - off)
+		return -EINVAL;
+	return os->ops->get_range(os, key, off, len, buf, got);
+}
+
+int objstore_head(struct objstore *os, const char *key, uint64_t *size)
+{
+	if (!os || !objstore_key_valid(key) || !size)
+		return -EINVAL;
+	return os->ops->head(os, key, size);
+}
+
+int objstore_delete(struct objstore *os, const char *key)
+{
+	if (!os || !objstore_key_valid(key))
+		return -EINVAL;
+	return os->ops->delete (os, key);
+}
+
+int objstore_list(struct objstore *os, const char *prefix,
+		  int (*cb)(const struct objstore_entry *e, void *arg), void *arg)
+{
+	if (!prefix)
+		prefix = "";
+	if (!os || !cb || !prefix_valid(prefix))
+		return -EINVAL;
+	return os->ops->list(os, prefix, cb, arg);
+}
+
+static bool op_valid(const struct objstore_op *op)
+{
+	switch (op->kind) {
+	case OBJSTORE_PUT:
+	case OBJSTORE_GET:
+		return objstore_key_valid(op->key) && (op->len == 0 || op->buf);
+	case OBJSTORE_DELETE:
+		return objstore_key_valid(op->key);
+	}
+	return false;
+}
+
+int objstore_batch(struct objstore *os, struct objstore_op *ops, size_t n)
+{
+	if (!os || (n && !ops))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		ops[i].done = 0;
+		ops[i].result = op_valid(&ops[i]) ? 0 : -EINVAL;
+	}
+	if (n == 0)
+		return 0;
+	return os->ops->batch(os, ops, n);
+}

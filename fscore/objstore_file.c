@@ -1,0 +1,518 @@
+/* A directory as a bucket. Keys map to paths below the root, '/' to
+ * subdirectories. A put becomes visible by rename(2) of a fully written and
+ * fsync'ed temporary file, so readers see whole objects only and an
+ * acknowledged put survives a crash. Empty directories are left in place
+ * after deletes: removing them would race with puts creating files there. */
+#include "objstore_impl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* Temporary files start with this; no key segment may, and list skips them. */
+#define TMP_PREFIX     ".mcfs-tmp."
+#define TMP_PREFIX_LEN (sizeof(TMP_PREFIX) - 1)
+/* Local I/O: a few threads are enough to overlap the fsyncs. */
+#define BATCH_THREADS 8
+/* No put takes a day; a temporary file that old is litter from a crash. */
+#define TMP_STALE_SECONDS (24 * 3600)
+
+struct file_store {
+	struct objstore base;
+	char root[PATH_MAX];
+};
+
+static struct file_store *to_fs(struct objstore *os)
+{
+	return (struct file_store *)os;
+}
+
+/* Errors the header does not name collapse to -EIO; a full disk stays visible. */
+static int map_errno(int e)
+{
+	switch (e) {
+	case ENOENT:
+	case ENOTDIR:
+		return -ENOENT;
+	case EACCES:
+	case EPERM:
+		return -EACCES;
+	case ENOSPC:
+	case EDQUOT:
+	case EROFS:
+	case ENOMEM:
+		return -e;
+	case ENAMETOOLONG:
+		return -EINVAL;
+	default:
+		return -EIO;
+	}
+}
+
+static bool key_reserved(const char *key)
+{
+	for (const char *seg = key; seg; seg = strchr(seg, '/')) {
+		if (*seg == '/')
+			seg++;
+		if (strncmp(seg, TMP_PREFIX, TMP_PREFIX_LEN) == 0)
+			return true;
+	}
+	return false;
+}
+
+static int key_path(struct file_store *fs, const char *key, char *path, size_t cap)
+{
+	if (key_reserved(key))
+		return -EINVAL;
+	int n = snprintf(path, cap, "%s/%s", fs->root, key);
+	return n < 0 || (size_t)n >= cap ? -EINVAL : 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = fsync(fd) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+/* Creates the missing directories of path (up to, excluding, its last
+ * component), each made durable in its parent so a later acknowledged put
+ * cannot lose its directory in a crash. */
+static int mkdir_parents(const char *path, size_t keep)
+{
+	char buf[PATH_MAX];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf))
+		return -ENAMETOOLONG;
+	memcpy(buf, path, len + 1);
+	for (size_t i = keep + 1; i < len; i++) {
+		if (buf[i] != '/')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) == 0) {
+			char *slash = strrchr(buf, '/');
+			if (slash && slash != buf) {
+				*slash = '\0';
+				int r = fsync_dir(buf);
+				*slash = '/';
+				if (r < 0)
+					return r;
+			}
+		} else if (errno != EEXIST) {
+			return -errno;
+		}
+		buf[i] = '/';
+	}
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads exactly len bytes at off; -EIO if the file is shorter. */
+static int pread_all(int fd, void *buf, size_t len, off_t off)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		p += n;
+		off += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Opens a new temporary file next to path; tmp receives its name. */
+static int open_tmp(const char *path, char *tmp, size_t cap)
+{
+	static unsigned long counter;
+	const char *slash = strrchr(path, '/');
+	int dirlen = (int)(slash - path);
+
+	for (int attempt = 0; attempt < 100; attempt++) {
+		unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
+		int len = snprintf(tmp, cap, "%.*s/" TMP_PREFIX "%ld.%lu", dirlen, path,
+				   (long)getpid(), n);
+		if (len < 0 || (size_t)len >= cap)
+			return -ENAMETOOLONG;
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd : -errno;
+	}
+	return -EEXIST;
+}
+
+static int write_tmp(int fd, const void *buf, size_t len)
+{
+	int r = write_all(fd, buf, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+static int file_put(struct objstore *os, const char *key, const void *buf, size_t len)
+{
+	struct file_store *fs = to_fs(os);
+	char path[PATH_MAX], tmp[PATH_MAX];
+	int r = key_path(fs, key, path, sizeof(path));
+	if (r < 0)
+		return r;
+
+	int fd = open_tmp(path, tmp, sizeof(tmp));
+	/* Missing directories are made on demand; a concurrent put may make them too. */
+	for (int attempt = 0; fd == -ENOENT && attempt < 3; attempt++) {
+		r = mkdir_parents(path, strlen(fs->root));
+		if (r < 0)
+			return map_errno(-r);
+		fd = open_tmp(path, tmp, sizeof(tmp));
+	}
+	if (fd < 0)
+		return map_errno(-fd);
+
+	r = write_tmp(fd, buf, len);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		log_warn("objstore %s: put %s: %s", os->desc, key, strerror(-r));
+		return map_errno(-r);
+	}
+	*strrchr(path, '/') = '\0';
+	r = fsync_dir(path);
+	return r < 0 ? map_errno(-r) : 0;
+}
+
+/* Opens an object for reading; directories are not objects. */
+static int open_object(struct file_store *fs, const char *key, struct stat *st)
+{
+	char path[PATH_MAX];
+	int r = key_path(fs, key, path, sizeof(path));
+	if (r < 0)
+		return r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return map_errno(errno);
+	if (fstat(fd, st) < 0)
+		r = map_errno(errno);
+	else if (!S_ISREG(st->st_mode))
+		r = -ENOENT;
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static int file_get(struct objstore *os, const char *key, void *buf, size_t cap, size_t *len)
+{
+	struct stat st;
+	int fd = open_object(to_fs(os), key, &st);
+	if (fd < 0)
+		return fd;
+	size_t size = (size_t)st.st_size;
+	int r = size > cap ? -EFBIG : pread_all(fd, buf, size, 0);
+	close(fd);
+	if (r == 0)
+		*len = size;
+	return r == -EFBIG || r == -EIO ? r : (r < 0 ? map_errno(-r) : 0);
+}
+
+static int file_get_range(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
+			  size_t *got)
+{
+	struct stat st;
+	int fd = open_object(to_fs(os), key, &st);
+	if (fd < 0)
+		return fd;
+	uint64_t size = (uint64_t)st.st_size;
+	size_t n = off >= size ? 0 : (size - off < len ? (size_t)(size - off) : len);
+	int r = pread_all(fd, buf, n, (off_t)off);
+	close(fd);
+	if (r == 0)
+		*got = n;
+	return r == -EIO ? r : (r < 0 ? map_errno(-r) : 0);
+}
+
+static int file_head(struct objstore *os, const char *key, uint64_t *size)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int r = key_path(to_fs(os), key, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (stat(path, &st) < 0)
+		return map_errno(errno);
+	if (!S_ISREG(st.st_mode))
+		return -ENOENT;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int file_delete(struct objstore *os, const char *key)
+{
+	char path[PATH_MAX];
+	int r = key_path(to_fs(os), key, path, sizeof(path));
+	if (r < 0)
+		return r;
+	/* A key naming a directory is no object: deleting it is deleting nothing. */
+	if (unlink(path) < 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR)
+		return map_errno(errno);
+	return 0;
+}
+
+struct walk {
+	const char *prefix;
+	size_t prefix_len;
+	int (*cb)(const struct objstore_entry *e, void *arg);
+	void *arg;
+	char key[OBJSTORE_KEY_MAX + NAME_MAX + 2];
+};
+
+/* Whether a directory key "d/" can hold keys starting with the prefix. */
+static bool dir_matches(const struct walk *w, size_t dirlen)
+{
+	size_t n = dirlen < w->prefix_len ? dirlen : w->prefix_len;
+	return memcmp(w->key, w->prefix, n) == 0;
+}
+
+static int walk_dir(struct walk *w, int dfd, size_t keylen);
+
+static int walk_entry(struct walk *w, int dfd, const char *name, size_t keylen)
+{
+	size_t nlen = strlen(name);
+	struct stat st;
+
+	if (keylen + nlen + 1 > OBJSTORE_KEY_MAX)
+		return 0; /* not something put() could have made */
+	memcpy(w->key + keylen, name, nlen + 1);
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : map_errno(errno); /* deleted meanwhile: fine */
+	if (S_ISDIR(st.st_mode)) {
+		w->key[keylen + nlen] = '/';
+		w->key[keylen + nlen + 1] = '\0';
+		if (!dir_matches(w, keylen + nlen + 1))
+			return 0;
+		int sub = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			return errno == ENOENT ? 0 : map_errno(errno);
+		return walk_dir(w, sub, keylen + nlen + 1);
+	}
+	if (!S_ISREG(st.st_mode) || strncmp(w->key, w->prefix, w->prefix_len) != 0)
+		return 0;
+	struct objstore_entry e = {
+	    .key = w->key, .size = (uint64_t)st.st_size, .mtime = st.st_mtim.tv_sec};
+	return w->cb(&e, w->arg);
+}
+
+/* A temporary file this old was left by a crash mid-put: nobody will rename it. */
+static void reap_stale_tmp(int dfd, const char *name)
+{
+	struct stat st;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_mtime < time(NULL) - TMP_STALE_SECONDS)
+		unlinkat(dfd, name, 0);
+}
+
+/* Walks an open directory (consumed) whose key prefix is w->key[0..keylen). */
+static int walk_dir(struct walk *w, int dfd, size_t keylen)
+{
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		int r = map_errno(errno);
+		close(dfd);
+		return r;
+	}
+	int r = 0;
+	struct dirent *de;
+	errno = 0;
+	while (r == 0 && (de = readdir(d)) != NULL) {
+		const char *name = de->d_name;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		if (strncmp(name, TMP_PREFIX, TMP_PREFIX_LEN) == 0) {
+			reap_stale_tmp(dirfd(d), name);
+			continue;
+		}
+		r = walk_entry(w, dirfd(d), name, keylen);
+		errno = 0;
+	}
+	if (r == 0 && errno != 0)
+		r = map_errno(errno);
+	closedir(d);
+	return r;
+}
+
+static int file_list(struct objstore *os, const char *prefix,
+		     int (*cb)(const struct objstore_entry *e, void *arg), void *arg)
+{
+	struct file_store *fs = to_fs(os);
+	struct walk w = {.prefix = prefix, .prefix_len = strlen(prefix), .cb = cb, .arg = arg};
+	char path[PATH_MAX];
+
+	int root = open(fs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return map_errno(errno);
+	/* Start in the deepest directory the prefix names, not at the root. */
+	const char *slash = strrchr(prefix, '/');
+	size_t dirlen = slash ? (size_t)(slash - prefix) + 1 : 0;
+	memcpy(w.key, prefix, dirlen);
+	w.key[dirlen] = '\0';
+	int dfd = root;
+	if (dirlen > 0) {
+		snprintf(path, sizeof(path), "%.*s", (int)dirlen - 1, prefix);
+		dfd = openat(root, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int e = errno;
+		close(root);
+		if (dfd < 0)
+			return e == ENOENT || e == ENOTDIR ? 0 : map_errno(e);
+	}
+	return walk_dir(&w, dfd, dirlen);
+}
+
+static int run_op(struct objstore *os, struct objstore_op *op)
+{
+	switch (op->kind) {
+	case OBJSTORE_PUT:
+		return file_put(os, op->key, op->buf, op->len);
+	case OBJSTORE_GET:
+		return file_get(os, op->key, op->buf, op->len, &op->done);
+	case OBJSTORE_DELETE:
+		return file_delete(os, op->key);
+	}
+	return -EINVAL;
+}
+
+struct batch {
+	struct objstore *os;
+	struct objstore_op *ops;
+	size_t n;
+	size_t next;
+};
+
+static void *batch_worker(void *arg)
+{
+	struct batch *b = arg;
+	for (;;) {
+		size_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+		if (i >= b->n)
+			return NULL;
+		if (b->ops[i].result == 0)
+			b->ops[i].result = run_op(b->os, &b->ops[i]);
+	}
+}
+
+static int file_batch(struct objstore *os, struct objstore_op *ops, size_t n)
+{
+	struct batch b = {.os = os, .ops = ops, .n = n};
+	pthread_t tids[BATCH_THREADS - 1];
+	size_t want = n < BATCH_THREADS ? n - 1 : BATCH_THREADS - 1, started = 0;
+
+	/* The caller works too, so a failed pthread_create only costs speed. */
+	while (started < want && pthread_create(&tids[started], NULL, batch_worker, &b) == 0)
+		started++;
+	batch_worker(&b);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	return objstore_batch_result(ops, n);
+}
+
+static int file_check(struct objstore *os)
+{
+	struct file_store *fs = to_fs(os);
+	struct stat st;
+
+	if (stat(fs->root, &st) < 0)
+		return map_errno(errno);
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (faccessat(AT_FDCWD, fs->root, R_OK | W_OK | X_OK, AT_EACCESS) < 0)
+		return map_errno(errno);
+	return 0;
+}
+
+static int file_create_bucket(struct objstore *os)
+{
+	struct file_store *fs = to_fs(os);
+	char path[PATH_MAX];
+
+	/* mkdir_parents() makes everything before the last '/'. */
+	int n = snprintf(path, sizeof(path), "%s/", fs->root);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -EINVAL;
+	int r = mkdir_parents(path, 0);
+	if (r < 0)
+		return map_errno(-r);
+	return file_check(os);
+}
+
+static void file_close(struct objstore *os)
+{
+	free(to_fs(os));
+}
+
+static const struct objstore_ops file_ops = {
+    .put = file_put,
+    .get = file_get,
+    .get_range = file_get_range,
+    .head = file_head,
+    .delete = file_delete,
+    .list = file_list,
+    .batch = file_batch,
+    .check = file_check,
+    .create_bucket = file_create_bucket,
+    .close = file_close,
+};
+
+int objstore_file_open(const struct bucket_url *u, struct objstore **out)
+{
+	size_t len = strlen(u->path);
+
+	/* The root must be absolute; a relative one would depend on the cwd. */
+	if (len == 0 || u->path[0] != '/' || len >= PATH_MAX - OBJSTORE_KEY_MAX - 2)
+		return -EINVAL;
+	struct file_store *fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	memcpy(fs->root, u->path, len + 1);
+	while (len > 1 && fs->root[len - 1] == '/')
+		fs->root[--len] = '\0';
+	fs->base.ops = &file_ops;
+	*out = &fs->base;
+	return 0;
+}

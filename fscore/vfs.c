@@ -1,0 +1,378 @@
+/* Opening and closing a volume, per-file state, and background upkeep. */
+#include "vfs.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "layout.h"
+#include "log.h"
+#include "maintenance.h"
+#include "meta_ops.h"
+#include "vfs_impl.h"
+#include "writer.h"
+
+#define SLICE_ID_BATCH 1000
+#define HEARTBEAT_SECONDS 10
+
+static int open_store(struct vfs *v, char *err, size_t errlen)
+{
+	struct objstore_credentials cred = {
+		.access_key = v->cfg.s3_access_key[0] ? v->cfg.s3_access_key : NULL,
+		.secret_key = v->cfg.s3_secret_key[0] ? v->cfg.s3_secret_key : NULL,
+		.region = v->cfg.s3_region[0] ? v->cfg.s3_region : NULL,
+	};
+	int r = objstore_open(v->region.bucket, &cred, &v->store);
+	if (r < 0) {
+		snprintf(err, errlen, "bad bucket URL for region %s: %s", v->region.name,
+			 strerror(-r));
+		return r;
+	}
+	r = objstore_check(v->store);
+	if (r < 0)
+		snprintf(err, errlen, "bucket %s: %s", objstore_describe(v->store),
+			 r == -EACCES ? "access denied (check the S3 credentials)" : strerror(-r));
+	return r;
+}
+
+static int find_region(struct vfs *v, const char *want, char *err, size_t errlen)
+{
+	struct region_info regions[MCFS_MAX_REGIONS];
+	size_t n = 0;
+	int r = volume_regions(v->meta, v->vol.name, regions, MCFS_MAX_REGIONS, &n);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot read the regions of volume %s: %s", v->vol.name,
+			 strerror(-r));
+		return r;
+	}
+	const char *name = want && *want ? want : v->vol.source_region;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(regions[i].name, name) == 0) {
+			v->region = regions[i];
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "volume %s has no region named '%s'", v->vol.name, name);
+	return -ENOENT;
+}
+
+static int register_session(struct vfs *v)
+{
+	char key[128];
+	redisReply *r = NULL;
+	int rc = meta_cmdf(v->meta, &r, "HSET %s %s %lld",
+			   volume_key(key, sizeof(key), v->vol.name, "sessions"), v->session,
+			   (long long)time(NULL));
+	if (r)
+		freeReplyObject(r);
+	return rc;
+}
+
+static void *background_main(void *arg);
+
+int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t errlen)
+{
+	struct vfs *v = calloc(1, sizeof(*v));
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&v->files_lock, NULL);
+	pthread_mutex_init(&v->id_lock, NULL);
+	pthread_mutex_init(&v->bg_lock, NULL);
+	pthread_cond_init(&v->bg_cond, NULL);
+	if (opt->cfg)
+		v->cfg = *opt->cfg;
+	else
+		config_defaults(&v->cfg);
+	struct meta_options mo = {.url = opt->meta_url, .password = opt->meta_password};
+	int r = meta_connect(&mo, &v->meta, err, errlen);
+	if (r < 0)
+		goto fail;
+	char name[64];
+	r = volume_find(v->meta, name, sizeof(name));
+	if (r == 0)
+		r = volume_load(v->meta, name, &v->vol);
+	if (r < 0) {
+		snprintf(err, errlen, "%s holds no usable mcfs volume (%s); run 'mcfs format' first",
+			 meta_describe(v->meta), strerror(-r));
+		goto fail;
+	}
+	volume_key(v->setting_key, sizeof(v->setting_key), v->vol.name, "setting");
+	r = find_region(v, opt->region, err, errlen);
+	if (r == 0)
+		r = open_store(v, err, errlen);
+	if (r < 0)
+		goto fail;
+	struct block_cache_config cc = {
+		.mem_bytes = v->cfg.cache_mem,
+		.disk_dir = v->cfg.cache_dir[0] ? v->cfg.cache_dir : NULL,
+		.disk_bytes = v->cfg.cache_size,
+	};
+	r = block_cache_open(&cc, &v->cache);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot open the block cache: %s", strerror(-r));
+		goto fail;
+	}
+	r = workpool_create(v->cfg.upload_threads ? v->cfg.upload_threads : 16, &v->io_pool);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot start I/O threads: %s", strerror(-r));
+		goto fail;
+	}
+	meta_new_opid(v->session);
+	r = register_session(v);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot register with %s: %s", meta_describe(v->meta),
+			 strerror(-r));
+		goto fail;
+	}
+	if (opt->background) {
+		if (pthread_create(&v->bg_thread, NULL, background_main, v) != 0) {
+			r = -EAGAIN;
+			snprintf(err, errlen, "cannot start the background thread");
+			goto fail;
+		}
+		v->bg_started = true;
+	}
+	*out = v;
+	return 0;
+fail:
+	vfs_close(v);
+	return r;
+}
+
+static void end_session(struct vfs *v)
+{
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, v->session);
+	redisReply *rep = NULL;
+	if (meta_eval(v->meta, "session_reap", v->setting_key, a.n, a.v, a.len, &rep) == 0)
+		freeReplyObject(rep);
+}
+
+int vfs_close(struct vfs *v)
+{
+	if (!v)
+		return 0;
+	int r = 0;
+	if (v->bg_started) {
+		pthread_mutex_lock(&v->bg_lock);
+		v->bg_stop = true;
+		pthread_cond_signal(&v->bg_cond);
+		pthread_mutex_unlock(&v->bg_lock);
+		pthread_join(v->bg_thread, NULL);
+	}
+	if (v->meta && v->store)
+		r = vfs_flush_all(v);
+	for (size_t i = 0; i < VFS_FILE_BUCKETS; i++) {
+		while (v->files[i]) {
+			struct vfs_file *f = v->files[i];
+			v->files[i] = f->next;
+			writer_free(f->writer);
+			pthread_rwlock_destroy(&f->lock);
+			free(f);
+		}
+	}
+	if (v->meta && v->session[0])
+		end_session(v);
+	workpool_destroy(v->io_pool);
+	block_cache_close(v->cache);
+	objstore_close(v->store);
+	meta_close(v->meta);
+	pthread_cond_destroy(&v->bg_cond);
+	pthread_mutex_destroy(&v->bg_lock);
+	pthread_mutex_destroy(&v->id_lock);
+	pthread_mutex_destroy(&v->files_lock);
+	free(v);
+	return r;
+}
+
+void vfs_volume_info(const struct vfs *v, struct vfs_volume_info *out)
+{
+	snprintf(out->name, sizeof(out->name), "%s", v->vol.name);
+	snprintf(out->uuid, sizeof(out->uuid), "%s", v->vol.uuid);
+	out->block_size = v->vol.block_size;
+	out->chunk_size = v->vol.chunk_size;
+}
+
+/* ---- per-file state */
+
+static size_t file_bucket(mcfs_ino_t ino)
+{
+	return (size_t)((ino * 0x9e3779b97f4a7c15ULL) >> 54) % VFS_FILE_BUCKETS;
+}
+
+static struct vfs_file *lookup_locked(struct vfs *v, mcfs_ino_t ino)
+{
+	for (struct vfs_file *f = v->files[file_bucket(ino)]; f; f = f->next)
+		if (f->ino == ino)
+			return f;
+	return NULL;
+}
+
+struct vfs_file *vfs_file_find(struct vfs *v, mcfs_ino_t ino)
+{
+	pthread_mutex_lock(&v->files_lock);
+	struct vfs_file *f = lookup_locked(v, ino);
+	if (f)
+		f->users++;
+	pthread_mutex_unlock(&v->files_lock);
+	return f;
+}
+
+struct vfs_file *vfs_file_get(struct vfs *v, mcfs_ino_t ino)
+{
+	pthread_mutex_lock(&v->files_lock);
+	struct vfs_file *f = lookup_locked(v, ino);
+	if (!f) {
+		f = calloc(1, sizeof(*f));
+		if (f) {
+			f->ino = ino;
+			pthread_rwlock_init(&f->lock, NULL);
+			size_t b = file_bucket(ino);
+			f->next = v->files[b];
+			v->files[b] = f;
+		}
+	}
+	if (f)
+		f->users++;
+	pthread_mutex_unlock(&v->files_lock);
+	return f;
+}
+
+/* State is dropped once nobody uses it and no write is buffered. */
+void vfs_file_put(struct vfs *v, struct vfs_file *f)
+{
+	pthread_mutex_lock(&v->files_lock);
+	if (--f->users == 0 && !f->writer && f->opens == 0) {
+		struct vfs_file **pp = &v->files[file_bucket(f->ino)];
+		while (*pp != f)
+			pp = &(*pp)->next;
+		*pp = f->next;
+		pthread_rwlock_destroy(&f->lock);
+		free(f);
+	}
+	pthread_mutex_unlock(&v->files_lock);
+}
+
+int vfs_next_slice_id(struct vfs *v, uint64_t *id)
+{
+	pthread_mutex_lock(&v->id_lock);
+	if (v->id_next >= v->id_end) {
+		char key[128];
+		redisReply *r = NULL;
+		int rc = meta_cmdf(v->meta, &r, "HINCRBY %s slice %d",
+				   volume_key(key, sizeof(key), v->vol.name, "counter"),
+				   SLICE_ID_BATCH);
+		if (rc < 0 || r->type != REDIS_REPLY_INTEGER) {
+			if (r)
+				freeReplyObject(r);
+			pthread_mutex_unlock(&v->id_lock);
+			return rc < 0 ? rc : -EIO;
+		}
+		v->id_end = (uint64_t)r->integer + 1;
+		v->id_next = v->id_end - SLICE_ID_BATCH;
+		freeReplyObject(r);
+	}
+	*id = v->id_next++;
+	pthread_mutex_unlock(&v->id_lock);
+	return 0;
+}
+
+void vfs_queue_compaction(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
+{
+	pthread_mutex_lock(&v->bg_lock);
+	unsigned cap = sizeof(v->compact_queue) / sizeof(v->compact_queue[0]);
+	for (unsigned i = v->compact_head; i != v->compact_tail; i = (i + 1) % cap)
+		if (v->compact_queue[i].ino == ino && v->compact_queue[i].chunk == chunk)
+			goto out;
+	if ((v->compact_tail + 1) % cap != v->compact_head) {
+		v->compact_queue[v->compact_tail].ino = ino;
+		v->compact_queue[v->compact_tail].chunk = chunk;
+		v->compact_tail = (v->compact_tail + 1) % cap;
+		pthread_cond_signal(&v->bg_cond);
+	}
+out:
+	pthread_mutex_unlock(&v->bg_lock);
+}
+
+/* ---- background upkeep: compaction, deferred deletion, session liveness */
+
+static bool pop_compaction(struct vfs *v, mcfs_ino_t *ino, uint32_t *chunk)
+{
+	unsigned cap = sizeof(v->compact_queue) / sizeof(v->compact_queue[0]);
+	if (v->compact_head == v->compact_tail)
+		return false;
+	*ino = v->compact_queue[v->compact_head].ino;
+	*chunk = v->compact_queue[v->compact_head].chunk;
+	v->compact_head = (v->compact_head + 1) % cap;
+	return true;
+}
+
+static void *background_main(void *arg)
+{
+	struct vfs *v = arg;
+	time_t last_beat = 0, last_deletions = 0, last_reap = 0;
+	pthread_mutex_lock(&v->bg_lock);
+	while (!v->bg_stop) {
+		mcfs_ino_t ino;
+		uint32_t chunk;
+		if (pop_compaction(v, &ino, &chunk)) {
+			pthread_mutex_unlock(&v->bg_lock);
+			maintenance_compact_chunk(v, ino, chunk);
+			pthread_mutex_lock(&v->bg_lock);
+			continue;
+		}
+		time_t now = time(NULL);
+		pthread_mutex_unlock(&v->bg_lock);
+		if (now - last_beat >= HEARTBEAT_SECONDS) {
+			register_session(v);
+			last_beat = now;
+		}
+		if (now - last_deletions >= 10) {
+			uint64_t n = 0;
+			vfs_apply_deletions(v, v->cfg.deletion_delay_s, &n);
+			last_deletions = now;
+		}
+		if (now - last_reap >= 60) {
+			maintenance_reap_sessions(v, 6 * HEARTBEAT_SECONDS);
+			last_reap = now;
+		}
+		pthread_mutex_lock(&v->bg_lock);
+		if (v->bg_stop)
+			break;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 1;
+		pthread_cond_timedwait(&v->bg_cond, &v->bg_lock, &until);
+	}
+	pthread_mutex_unlock(&v->bg_lock);
+	return NULL;
+}
+
+int vfs_compact_file(struct vfs *v, mcfs_ino_t ino)
+{
+	struct mcfs_attr a;
+	int r = vfs_getattr_committed(v, ino, &a);
+	if (r < 0)
+		return r;
+	if (a.type != MCFS_FILE)
+		return -EINVAL;
+	int done = 0;
+	for (uint64_t c = 0; c * MCFS_CHUNK_SIZE < a.size; c++) {
+		r = maintenance_compact_chunk(v, ino, (uint32_t)c);
+		if (r < 0)
+			return r;
+		done += r;
+	}
+	return done;
+}
+
+int vfs_apply_deletions(struct vfs *v, uint64_t delay_seconds, uint64_t *deleted)
+{
+	return maintenance_apply_deletions(v, delay_seconds, deleted);
+}

@@ -1,0 +1,357 @@
+/* File data: reads assembled from slices and buffered writes. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "layout.h"
+#include "log.h"
+#include "meta_ops.h"
+#include "vfs_impl.h"
+#include "writer.h"
+
+int vfs_load_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, struct slice_rec **recs,
+		   size_t *n)
+{
+	char key[128], suffix[64];
+	snprintf(suffix, sizeof(suffix), "c:%llu:%u", (unsigned long long)ino, chunk);
+	redisReply *r = NULL;
+	int rc = meta_cmdf(v->meta, &r, "LRANGE %s 0 -1",
+			   volume_key(key, sizeof(key), v->vol.name, suffix));
+	if (rc < 0)
+		return rc;
+	*recs = NULL;
+	*n = 0;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		return -EIO;
+	}
+	if (r->elements) {
+		*recs = malloc(r->elements * sizeof(**recs));
+		if (!*recs) {
+			freeReplyObject(r);
+			return -ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *e = r->element[i];
+		struct slice_rec *s = &(*recs)[*n];
+		if (e->type != REDIS_REPLY_STRING || slice_unpack(e->str, e->len, s) < 0 ||
+		    slice_check(s, MCFS_CHUNK_SIZE) < 0) {
+			log_error("inode %llu chunk %u: damaged slice record %zu skipped",
+				  (unsigned long long)ino, chunk, i);
+			continue;
+		}
+		(*n)++;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Reads slice bytes [off, off+len) of one segment, block by block. */
+static int read_segment(struct vfs *v, const struct slice_seg *seg, uint8_t *dst)
+{
+	if (seg->id == 0) {
+		memset(dst, 0, seg->len);
+		return 0;
+	}
+	uint32_t bs = v->vol.block_size;
+	uint32_t so = seg->off, left = seg->len;
+	while (left > 0) {
+		uint32_t idx = so / bs, bo = so % bs;
+		uint32_t blen = layout_block_len(seg->size, bs, idx);
+		uint32_t take = blen - bo < left ? blen - bo : left;
+		int r = reader_read_block(v, seg->id, idx, blen, bo, take, dst);
+		if (r < 0)
+			return r;
+		so += take;
+		dst += take;
+		left -= take;
+	}
+	return 0;
+}
+
+int vfs_read_chunk_range(struct vfs *v, const struct slice_rec *recs, size_t n, uint32_t pos,
+			 uint32_t len, uint8_t *buf)
+{
+	struct slice_seg *segs = NULL;
+	int nseg = slice_resolve(recs, n, pos, len, &segs);
+	if (nseg < 0)
+		return nseg;
+	int r = 0;
+	for (int i = 0; i < nseg && r == 0; i++)
+		r = read_segment(v, &segs[i], buf + (segs[i].pos - pos));
+	free(segs);
+	return r;
+}
+
+/* Queues the blocks behind a sequential read so the next reads hit the cache. */
+static void readahead(struct vfs *v, const struct slice_rec *recs, size_t n, uint32_t from)
+{
+	uint64_t span = (uint64_t)v->cfg.readahead_blocks * v->vol.block_size;
+	if (span == 0 || from >= MCFS_CHUNK_SIZE)
+		return;
+	uint32_t len = (uint32_t)(MCFS_CHUNK_SIZE - from < span ? MCFS_CHUNK_SIZE - from : span);
+	struct slice_seg *segs = NULL;
+	int nseg = slice_resolve(recs, n, from, len, &segs);
+	uint32_t bs = v->vol.block_size;
+	for (int i = 0; i < nseg; i++) {
+		if (segs[i].id == 0)
+			continue;
+		uint32_t first = segs[i].off / bs, last = (segs[i].off + segs[i].len - 1) / bs;
+		for (uint32_t b = first; b <= last; b++)
+			reader_prefetch_block(v, segs[i].id, b, layout_block_len(segs[i].size, bs, b));
+	}
+	free(segs);
+}
+
+static int read_committed(struct vfs *v, struct vfs_file *f, uint64_t off, size_t len,
+			  uint8_t *buf)
+{
+	bool sequential = __atomic_load_n(&f->next_seq_off, __ATOMIC_RELAXED) == off && off > 0;
+	while (len > 0) {
+		uint32_t chunk = (uint32_t)layout_chunk_index(off);
+		uint32_t pos = layout_chunk_offset(off);
+		uint32_t n = MCFS_CHUNK_SIZE - pos < len ? MCFS_CHUNK_SIZE - pos : (uint32_t)len;
+		struct slice_rec *recs = NULL;
+		size_t nrec = 0;
+		int r = vfs_load_chunk(v, f->ino, chunk, &recs, &nrec);
+		if (r == 0)
+			r = vfs_read_chunk_range(v, recs, nrec, pos, n, buf);
+		if (r == 0 && sequential)
+			readahead(v, recs, nrec, pos + n);
+		free(recs);
+		if (r < 0)
+			return r;
+		off += n;
+		buf += n;
+		len -= n;
+	}
+	__atomic_store_n(&f->next_seq_off, off, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int vfs_read(struct vfs *v, mcfs_ino_t ino, uint64_t off, size_t len, void *buf, size_t *got,
+	     bool *eof)
+{
+	*got = 0;
+	struct vfs_file *f = vfs_file_get(v, ino);
+	if (!f)
+		return -ENOMEM;
+	pthread_rwlock_rdlock(&f->lock);
+	struct mcfs_attr a;
+	int r = vfs_getattr_committed(v, ino, &a);
+	if (r == 0 && a.type != MCFS_FILE)
+		r = a.type == MCFS_DIR ? -EISDIR : -EINVAL;
+	if (r == 0) {
+		uint64_t size = a.size;
+		if (f->writer && writer_end(f->writer) > size)
+			size = writer_end(f->writer);
+		if (off >= size) {
+			*eof = true;
+		} else {
+			size_t n = size - off < len ? (size_t)(size - off) : len;
+			r = read_committed(v, f, off, n, buf);
+			if (r == 0 && f->writer)
+				r = writer_overlay(f->writer, off, n, buf);
+			if (r == 0) {
+				*got = n;
+				*eof = off + n >= size;
+			}
+		}
+	}
+	pthread_rwlock_unlock(&f->lock);
+	vfs_file_put(v, f);
+	return r;
+}
+
+static bool may_write(const struct mcfs_cred *c, const struct mcfs_attr *a)
+{
+	if (c->uid == 0 || c->uid == a->uid)
+		return true; /* the owner may write whatever the mode says now, as NFS servers allow */
+	unsigned bits = a->mode & 7;
+	if (a->gid == c->gid)
+		bits = (a->mode >> 3) & 7;
+	for (uint32_t i = 0; i < c->ngroups && i < MCFS_MAX_GROUPS; i++)
+		if (c->groups[i] == a->gid)
+			bits = (a->mode >> 3) & 7;
+	return bits & 2;
+}
+
+static int flush_locked(struct vfs *v, struct vfs_file *f)
+{
+	if (!f->writer)
+		return 0;
+	int r = writer_flush(f->writer, f->writer_uid, NULL);
+	if (r == 0) {
+		writer_free(f->writer);
+		f->writer = NULL;
+	}
+	return r;
+}
+
+int vfs_write(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, uint64_t off,
+	      const void *buf, size_t len, struct mcfs_attr *out)
+{
+	struct mcfs_attr a;
+	int r = vfs_getattr_committed(v, ino, &a);
+	if (r < 0)
+		return r;
+	if (a.type != MCFS_FILE)
+		return a.type == MCFS_DIR ? -EISDIR : -EINVAL;
+	if (!may_write(c, &a))
+		return -EACCES;
+	struct vfs_file *f = vfs_file_get(v, ino);
+	if (!f)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&f->lock);
+	if (!f->writer)
+		f->writer = writer_new(v, ino);
+	if (!f->writer) {
+		r = -ENOMEM;
+	} else if (len > 0) {
+		r = writer_write(f->writer, off, buf, len);
+		clock_gettime(CLOCK_REALTIME, &f->dirty_mtime);
+		if (c->uid != 0)
+			f->writer_uid = c->uid;
+		/* Too many pieces, or too much memory held: make it durable now. */
+		bool over = __atomic_load_n(&v->buffered_bytes, __ATOMIC_RELAXED) > v->cfg.write_buffer;
+		if (r > 0 || (r == 0 && over))
+			r = flush_locked(v, f);
+	}
+	pthread_rwlock_unlock(&f->lock);
+	vfs_file_put(v, f);
+	if (r == 0 && out) {
+		*out = a;
+		vfs_merge_pending(v, out);
+	}
+	return r;
+}
+
+int vfs_flush(struct vfs *v, mcfs_ino_t ino)
+{
+	struct vfs_file *f = vfs_file_find(v, ino);
+	if (!f)
+		return 0;
+	pthread_rwlock_wrlock(&f->lock);
+	int r = flush_locked(v, f);
+	pthread_rwlock_unlock(&f->lock);
+	vfs_file_put(v, f);
+	return r;
+}
+
+int vfs_flush_all(struct vfs *v)
+{
+	size_t cap = 64, n = 0;
+	mcfs_ino_t *inos = malloc(cap * sizeof(*inos));
+	if (!inos)
+		return -ENOMEM;
+	pthread_mutex_lock(&v->files_lock);
+	for (size_t b = 0; b < VFS_FILE_BUCKETS; b++) {
+		for (struct vfs_file *f = v->files[b]; f; f = f->next) {
+			if (!f->writer)
+				continue;
+			if (n == cap) {
+				mcfs_ino_t *more = realloc(inos, 2 * cap * sizeof(*inos));
+				if (!more)
+					break;
+				inos = more;
+				cap *= 2;
+			}
+			inos[n++] = f->ino;
+		}
+	}
+	pthread_mutex_unlock(&v->files_lock);
+	int first = 0;
+	for (size_t i = 0; i < n; i++) {
+		int r = vfs_flush(v, inos[i]);
+		if (r < 0 && first == 0)
+			first = r;
+	}
+	free(inos);
+	return first;
+}
+
+void vfs_merge_pending(struct vfs *v, struct mcfs_attr *a)
+{
+	if (a->type != MCFS_FILE)
+		return;
+	struct vfs_file *f = vfs_file_find(v, a->ino);
+	if (!f)
+		return;
+	pthread_rwlock_rdlock(&f->lock);
+	if (f->writer && !writer_empty(f->writer)) {
+		uint64_t end = writer_end(f->writer);
+		if (end > a->size)
+			a->size = end;
+		a->change += writer_pending_writes(f->writer);
+		if (f->dirty_mtime.tv_sec > a->mtime.tv_sec ||
+		    (f->dirty_mtime.tv_sec == a->mtime.tv_sec &&
+		     f->dirty_mtime.tv_nsec > a->mtime.tv_nsec)) {
+			a->mtime = f->dirty_mtime;
+			a->ctime = f->dirty_mtime;
+		}
+	}
+	pthread_rwlock_unlock(&f->lock);
+	vfs_file_put(v, f);
+}
+
+static int track_open(struct vfs *v, mcfs_ino_t ino, bool opening)
+{
+	struct meta_args a;
+	args_init(&a);
+	args_u64(&a, ino);
+	args_str(&a, v->session);
+	args_str(&a, opening ? "1" : "0");
+	redisReply *rep = NULL;
+	int r = meta_eval(v->meta, "open_track", v->setting_key, a.n, a.v, a.len, &rep);
+	if (r == 0) {
+		r = reply_status(rep);
+		freeReplyObject(rep);
+	}
+	return r;
+}
+
+int vfs_open_file(struct vfs *v, mcfs_ino_t ino)
+{
+	struct vfs_file *f = vfs_file_get(v, ino);
+	if (!f)
+		return -ENOMEM;
+	pthread_rwlock_wrlock(&f->lock);
+	int r = 0;
+	if (f->opens == 0)
+		r = track_open(v, ino, true);
+	if (r == 0)
+		f->opens++;
+	pthread_rwlock_unlock(&f->lock);
+	if (r < 0)
+		vfs_file_put(v, f);
+	/* On success the reference stays until vfs_release(). */
+	return r;
+}
+
+int vfs_release(struct vfs *v, mcfs_ino_t ino)
+{
+	struct vfs_file *f = vfs_file_find(v, ino);
+	if (!f)
+		return -EBADF;
+	pthread_rwlock_wrlock(&f->lock);
+	int r = 0;
+	if (f->opens == 0) {
+		r = -EBADF;
+	} else {
+		r = flush_locked(v, f);
+		if (--f->opens == 0) {
+			int t = track_open(v, ino, false);
+			if (r == 0)
+				r = t;
+		}
+	}
+	bool drop_open_ref = r != -EBADF;
+	pthread_rwlock_unlock(&f->lock);
+	vfs_file_put(v, f);
+	if (drop_open_ref)
+		vfs_file_put(v, f);
+	return r;
+}

@@ -1,0 +1,92 @@
+/* Internals shared by the vfs modules; not for the gateway. */
+#ifndef MCFS_VFS_IMPL_H
+#define MCFS_VFS_IMPL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "cache.h"
+#include "config.h"
+#include "meta.h"
+#include "objstore.h"
+#include "slice.h"
+#include "vfs.h"
+#include "volume.h"
+#include "workpool.h"
+#include "reader.h"
+
+#define VFS_FILE_BUCKETS 1024
+
+struct writer;
+
+/* Per-inode state of files this process reads, writes or holds open. */
+struct vfs_file {
+	mcfs_ino_t ino;
+	unsigned users;   /* callers inside vfs functions, plus one per open */
+	unsigned opens;   /* vfs_open_file() count */
+	pthread_rwlock_t lock;    /* readers share it; writes and flushes take it alone */
+	struct writer *writer; /* buffered writes, NULL when clean */
+	uint32_t writer_uid;   /* who wrote last (a non-root write clears suid/sgid) */
+	struct timespec dirty_mtime; /* time of the last buffered write */
+	uint64_t next_seq_off; /* readahead: where a sequential read would continue */
+	unsigned seq_reads;
+	struct vfs_file *next;
+};
+
+struct vfs {
+	struct meta *meta;
+	struct objstore *store;
+	struct block_cache *cache;
+	struct workpool *io_pool;  /* block uploads and readahead */
+	struct volume_settings vol;
+	struct region_info region;
+	char setting_key[96];      /* "{VOL}:setting": KEYS[1] of every script */
+	char session[33];
+	struct mcfs_config cfg;
+
+	pthread_mutex_t files_lock;
+	struct vfs_file *files[VFS_FILE_BUCKETS];
+
+	/* slice ids are handed out in ranges to save a round trip per slice */
+	pthread_mutex_t id_lock;
+	uint64_t id_next, id_end;
+
+	uint64_t buffered_bytes; /* atomic: write buffers in memory */
+
+	pthread_t bg_thread;
+	bool bg_started, bg_stop;
+	pthread_mutex_t bg_lock;
+	pthread_cond_t bg_cond;
+	/* chunks waiting for compaction: a small ring */
+	struct {
+		mcfs_ino_t ino;
+		uint32_t chunk;
+	} compact_queue[256];
+	unsigned compact_head, compact_tail;
+};
+
+/* vfs.c */
+struct vfs_file *vfs_file_get(struct vfs *v, mcfs_ino_t ino); /* NULL on ENOMEM */
+void vfs_file_put(struct vfs *v, struct vfs_file *f);
+/* Existing state only (no allocation); NULL if none. Caller must put. */
+struct vfs_file *vfs_file_find(struct vfs *v, mcfs_ino_t ino);
+int vfs_next_slice_id(struct vfs *v, uint64_t *id);
+void vfs_queue_compaction(struct vfs *v, mcfs_ino_t ino, uint32_t chunk);
+/* Raw committed attributes, without buffered writes merged in. */
+int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);
+
+/* vfs_namespace.c */
+bool vfs_name_ok(const char *name);
+
+/* vfs_data.c */
+/* Merges buffered writes (size, mtime, change) into committed attributes. */
+void vfs_merge_pending(struct vfs *v, struct mcfs_attr *a);
+/* Slice records of one chunk, in order. *recs is malloc'd. */
+int vfs_load_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, struct slice_rec **recs,
+		   size_t *n);
+/* Assembles committed data of [off, off+len) within one chunk into buf. */
+int vfs_read_chunk_range(struct vfs *v, const struct slice_rec *recs, size_t n, uint32_t pos,
+			 uint32_t len, uint8_t *buf);
+
+
+#endif

@@ -1,0 +1,587 @@
+/* Names and attributes: everything that changes the tree is one script. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "log.h"
+#include "meta_ops.h"
+#include "vfs_impl.h"
+
+bool vfs_name_ok(const char *name)
+{
+	size_t n = strnlen(name, MCFS_NAME_MAX + 1);
+	return n > 0 && n <= MCFS_NAME_MAX && !memchr(name, '/', n);
+}
+
+static bool is_dot(const char *name)
+{
+	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
+}
+
+static int name_check(const char *name)
+{
+	if (strnlen(name, MCFS_NAME_MAX + 1) > MCFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	return vfs_name_ok(name) ? 0 : -EINVAL;
+}
+
+static int eval(struct vfs *v, const char *script, struct meta_args *a, redisReply **rep)
+{
+	int r = meta_eval(v->meta, script, v->setting_key, a->n, a->v, a->len, rep);
+	if (r < 0)
+		return r;
+	r = reply_status(*rep);
+	if (r < 0) {
+		freeReplyObject(*rep);
+		*rep = NULL;
+	}
+	return r;
+}
+
+int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
+{
+	char key[128], suffix[40];
+	snprintf(suffix, sizeof(suffix), "i:%llu", (unsigned long long)ino);
+	redisReply *r = NULL;
+	int rc = meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	if (rc < 0)
+		return rc;
+	if (r->type != REDIS_REPLY_STRING) {
+		freeReplyObject(r);
+		return -ESTALE;
+	}
+	rc = attr_unpack(r->str, r->len, ino, out);
+	freeReplyObject(r);
+	if (rc < 0) {
+		log_error("inode %llu has damaged attributes", (unsigned long long)ino);
+		return -EIO;
+	}
+	return 0;
+}
+
+int vfs_getattr(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
+{
+	int r = vfs_getattr_committed(v, ino, out);
+	if (r == 0)
+		vfs_merge_pending(v, out);
+	return r;
+}
+
+int vfs_lookup(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+	       struct mcfs_attr *out)
+{
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		struct mcfs_attr d;
+		int r = vfs_getattr(v, dir, &d);
+		if (r < 0)
+			return r;
+		if (d.type != MCFS_DIR)
+			return -ENOTDIR;
+		if (name[1] == '\0') {
+			*out = d;
+			return 0;
+		}
+		return vfs_getattr(v, d.parent, out);
+	}
+	int r = name_check(name);
+	if (r < 0)
+		return r;
+	char gids[400];
+	struct meta_args a;
+	args_init(&a);
+	args_u64(&a, dir);
+	args_str(&a, name);
+	args_cred(&a, c, gids, sizeof(gids));
+	redisReply *rep = NULL;
+	r = eval(v, "lookup", &a, &rep);
+	if (r < 0)
+		return r;
+	int64_t ino;
+	r = reply_int(rep, 1, &ino);
+	if (r == 0)
+		r = reply_attr(rep, 2, (mcfs_ino_t)ino, out);
+	freeReplyObject(rep);
+	if (r == 0)
+		vfs_merge_pending(v, out);
+	return r;
+}
+
+int vfs_setattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino,
+		const struct vfs_setattr *sa, struct mcfs_attr *out)
+{
+	/* Buffered writes land first, so a truncate cuts what the caller wrote before it. */
+	if (sa->mask & VFS_SET_SIZE) {
+		int r = vfs_flush(v, ino);
+		if (r < 0)
+			return r;
+	}
+	char opid[33], gids[400];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, ino);
+	args_u64(&a, sa->mask);
+	args_u64(&a, sa->mode);
+	args_u64(&a, sa->uid);
+	args_u64(&a, sa->gid);
+	args_u64(&a, sa->size);
+	args_i64(&a, sa->atime.tv_sec);
+	args_i64(&a, sa->atime.tv_nsec);
+	args_i64(&a, sa->mtime.tv_sec);
+	args_i64(&a, sa->mtime.tv_nsec);
+	args_cred(&a, c, gids, sizeof(gids));
+	args_i64(&a, sa->guard_ctime.tv_sec);
+	args_i64(&a, sa->guard_ctime.tv_nsec);
+	redisReply *rep = NULL;
+	int r = eval(v, "setattr", &a, &rep);
+	if (r < 0)
+		return r;
+	r = reply_attr(rep, 1, ino, out);
+	freeReplyObject(rep);
+	if (r == 0)
+		vfs_merge_pending(v, out);
+	return r;
+}
+
+static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+		  enum mcfs_ftype type, uint16_t mode, uint32_t rmaj, uint32_t rmin,
+		  const char *target, bool excl, struct mcfs_attr *out, struct mcfs_attr *pout)
+{
+	if (is_dot(name))
+		return -EEXIST;
+	int r = name_check(name);
+	if (r < 0)
+		return r;
+	char opid[33], gids[400];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, dir);
+	args_str(&a, name);
+	args_u64(&a, type);
+	args_u64(&a, mode & 07777);
+	args_u64(&a, c->uid);
+	args_u64(&a, c->gid);
+	/* the gid list for the permission check */
+	size_t off = (size_t)snprintf(gids, sizeof(gids), "%u", c->gid);
+	for (uint32_t i = 0; i < c->ngroups && i < MCFS_MAX_GROUPS && off < sizeof(gids); i++)
+		off += (size_t)snprintf(gids + off, sizeof(gids) - off, ",%u", c->groups[i]);
+	args_str(&a, gids);
+	args_u64(&a, rmaj);
+	args_u64(&a, rmin);
+	args_str(&a, target ? target : "");
+	args_str(&a, excl ? "1" : "0");
+	redisReply *rep = NULL;
+	r = meta_eval(v->meta, "mknode", v->setting_key, a.n, a.v, a.len, &rep);
+	if (r < 0)
+		return r;
+	r = reply_status(rep);
+	int64_t ino = 0;
+	if (r == 0 && reply_int(rep, 1, &ino) == 0) {
+		r = reply_attr(rep, 2, (mcfs_ino_t)ino, out);
+		if (r == 0 && pout)
+			r = reply_attr(rep, 3, dir, pout);
+	}
+	freeReplyObject(rep);
+	if (r == 0)
+		vfs_merge_pending(v, out);
+	return r;
+}
+
+int vfs_create(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+	       uint16_t mode, unsigned flags, struct mcfs_attr *out, struct mcfs_attr *parent_out)
+{
+	return mknode(v, c, dir, name, MCFS_FILE, mode, 0, 0, NULL, flags & VFS_CREATE_EXCL, out,
+		      parent_out);
+}
+
+int vfs_mkdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+	      uint16_t mode, struct mcfs_attr *out, struct mcfs_attr *parent_out)
+{
+	return mknode(v, c, dir, name, MCFS_DIR, mode, 0, 0, NULL, true, out, parent_out);
+}
+
+int vfs_mknod(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+	      enum mcfs_ftype type, uint16_t mode, uint32_t rdev_major, uint32_t rdev_minor,
+	      struct mcfs_attr *out, struct mcfs_attr *parent_out)
+{
+	if (type != MCFS_CHR && type != MCFS_BLK && type != MCFS_FIFO && type != MCFS_SOCK)
+		return -EINVAL;
+	return mknode(v, c, dir, name, type, mode, rdev_major, rdev_minor, NULL, true, out,
+		      parent_out);
+}
+
+int vfs_symlink(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+		const char *target, struct mcfs_attr *out, struct mcfs_attr *parent_out)
+{
+	size_t n = strnlen(target, MCFS_SYMLINK_MAX + 1);
+	if (n == 0)
+		return -ENOENT;
+	if (n > MCFS_SYMLINK_MAX)
+		return -ENAMETOOLONG;
+	return mknode(v, c, dir, name, MCFS_SYMLINK, 0777, 0, 0, target, true, out, parent_out);
+}
+
+int vfs_readlink(struct vfs *v, mcfs_ino_t ino, char *buf, size_t len)
+{
+	char key[128], suffix[40];
+	snprintf(suffix, sizeof(suffix), "s:%llu", (unsigned long long)ino);
+	redisReply *r = NULL;
+	int rc = meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	if (rc < 0)
+		return rc;
+	if (r->type != REDIS_REPLY_STRING) {
+		freeReplyObject(r);
+		struct mcfs_attr a;
+		rc = vfs_getattr_committed(v, ino, &a);
+		return rc < 0 ? rc : -EINVAL; /* exists but is no symlink */
+	}
+	if ((size_t)r->len >= len) {
+		freeReplyObject(r);
+		return -ENAMETOOLONG;
+	}
+	memcpy(buf, r->str, r->len);
+	buf[r->len] = '\0';
+	freeReplyObject(r);
+	return 0;
+}
+
+int vfs_link(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, mcfs_ino_t dir,
+	     const char *name, struct mcfs_attr *out, struct mcfs_attr *parent_out)
+{
+	if (is_dot(name))
+		return -EEXIST;
+	int r = name_check(name);
+	if (r < 0)
+		return r;
+	char opid[33], gids[400];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, ino);
+	args_u64(&a, dir);
+	args_str(&a, name);
+	args_cred(&a, c, gids, sizeof(gids));
+	redisReply *rep = NULL;
+	r = eval(v, "link", &a, &rep);
+	if (r < 0)
+		return r;
+	r = reply_attr(rep, 1, ino, out);
+	if (r == 0 && parent_out)
+		r = reply_attr(rep, 2, dir, parent_out);
+	freeReplyObject(rep);
+	if (r == 0)
+		vfs_merge_pending(v, out);
+	return r;
+}
+
+static int remove_name(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+		       bool is_dir, struct mcfs_attr *parent_out)
+{
+	if (is_dot(name))
+		return is_dir && name[1] == '.' ? -ENOTEMPTY : -EINVAL;
+	int r = name_check(name);
+	if (r < 0)
+		return r;
+	char opid[33], gids[400];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, dir);
+	args_str(&a, name);
+	args_str(&a, is_dir ? "1" : "0");
+	args_cred(&a, c, gids, sizeof(gids));
+	redisReply *rep = NULL;
+	r = eval(v, "unlink", &a, &rep);
+	if (r < 0)
+		return r;
+	if (parent_out)
+		r = reply_attr(rep, 1, dir, parent_out);
+	freeReplyObject(rep);
+	return r;
+}
+
+int vfs_unlink(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+	       struct mcfs_attr *parent_out)
+{
+	return remove_name(v, c, dir, name, false, parent_out);
+}
+
+int vfs_rmdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+	      struct mcfs_attr *parent_out)
+{
+	return remove_name(v, c, dir, name, true, parent_out);
+}
+
+int vfs_rename(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t src_dir, const char *src_name,
+	       mcfs_ino_t dst_dir, const char *dst_name, unsigned flags,
+	       struct mcfs_attr *src_dir_out, struct mcfs_attr *dst_dir_out)
+{
+	if (is_dot(src_name) || is_dot(dst_name))
+		return -EINVAL;
+	int r = name_check(src_name);
+	if (r == 0)
+		r = name_check(dst_name);
+	if (r < 0)
+		return r;
+	char opid[33], gids[400];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, src_dir);
+	args_str(&a, src_name);
+	args_u64(&a, dst_dir);
+	args_str(&a, dst_name);
+	args_cred(&a, c, gids, sizeof(gids));
+	args_str(&a, flags & VFS_RENAME_NOREPLACE ? "1" : "0");
+	redisReply *rep = NULL;
+	r = eval(v, "rename", &a, &rep);
+	if (r < 0)
+		return r;
+	if (src_dir_out)
+		r = reply_attr(rep, 1, src_dir, src_dir_out);
+	if (r == 0 && dst_dir_out)
+		r = reply_attr(rep, 2, dst_dir, dst_dir_out);
+	freeReplyObject(rep);
+	return r;
+}
+
+#define READDIR_PAGE 256
+
+int vfs_readdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, uint64_t cookie,
+		bool want_attrs, int (*cb)(const struct vfs_dirent *e, void *arg), void *arg,
+		bool *eof)
+{
+	struct mcfs_attr da;
+	int r = vfs_getattr_committed(v, dir, &da);
+	if (r < 0)
+		return r;
+	if (da.type != MCFS_DIR)
+		return -ENOTDIR;
+	if (vfs_access(v, c, dir, 4) < 0)
+		return -EACCES;
+	*eof = false;
+	for (;;) {
+		struct meta_args a;
+		args_init(&a);
+		args_u64(&a, dir);
+		args_u64(&a, cookie);
+		args_u64(&a, READDIR_PAGE);
+		args_str(&a, want_attrs ? "1" : "0");
+		redisReply *rep = NULL;
+		r = eval(v, "readdir", &a, &rep);
+		if (r < 0)
+			return r;
+		int64_t at_end = 0;
+		reply_int(rep, 2, &at_end);
+		for (size_t i = 3; i < rep->elements; i++) {
+			redisReply *e = rep->element[i];
+			if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
+				continue;
+			struct mcfs_attr ea;
+			int64_t ino, type, ck;
+			if (reply_int(e, 1, &ino) < 0 || reply_int(e, 2, &type) < 0 ||
+			    reply_int(e, 3, &ck) < 0)
+				continue;
+			struct vfs_dirent de = {.name = e->element[0]->str,
+						.ino = (mcfs_ino_t)ino,
+						.type = (uint8_t)type,
+						.cookie = (uint64_t)ck};
+			if (want_attrs && reply_attr(e, 4, de.ino, &ea) == 0) {
+				vfs_merge_pending(v, &ea);
+				de.attr = &ea;
+			}
+			if (cb(&de, arg)) {
+				freeReplyObject(rep);
+				return 0;
+			}
+			cookie = de.cookie;
+		}
+		freeReplyObject(rep);
+		if (at_end) {
+			*eof = true;
+			return 0;
+		}
+	}
+}
+
+int vfs_statfs(struct vfs *v, struct vfs_statfs *out)
+{
+	char key[128];
+	redisReply *r = NULL;
+	int rc = meta_cmdf(v->meta, &r, "HMGET %s space inodes",
+			   volume_key(key, sizeof(key), v->vol.name, "usage"));
+	if (rc < 0)
+		return rc;
+	uint64_t used = 0, inodes = 0;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		if (r->element[0]->type == REDIS_REPLY_STRING)
+			used = strtoull(r->element[0]->str, NULL, 10);
+		if (r->element[1]->type == REDIS_REPLY_STRING)
+			inodes = strtoull(r->element[1]->str, NULL, 10);
+	}
+	freeReplyObject(r);
+	/* A bucket has no fixed size: report a large, steady capacity (1 PiB, 1e12 inodes). */
+	const uint64_t capacity = 1ULL << 50, max_inodes = 1000000000000ULL;
+	out->total_bytes = capacity > used ? capacity : used;
+	out->used_bytes = used;
+	out->avail_bytes = out->total_bytes - used;
+	out->total_inodes = max_inodes > inodes ? max_inodes : inodes;
+	out->used_inodes = inodes;
+	out->avail_inodes = out->total_inodes - inodes;
+	return 0;
+}
+
+static bool cred_has_group(const struct mcfs_cred *c, uint32_t gid)
+{
+	if (c->gid == gid)
+		return true;
+	for (uint32_t i = 0; i < c->ngroups && i < MCFS_MAX_GROUPS; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
+
+int vfs_access(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, unsigned mask)
+{
+	struct mcfs_attr a;
+	int r = vfs_getattr_committed(v, ino, &a);
+	if (r < 0)
+		return r;
+	mask &= 7;
+	if (c->uid == 0) {
+		/* root may do anything but execute a file that has no x bit at all */
+		if ((mask & 1) && a.type != MCFS_DIR && !(a.mode & 0111))
+			return -EACCES;
+		return 0;
+	}
+	unsigned bits = a.mode & 7;
+	if (a.uid == c->uid)
+		bits = (a.mode >> 6) & 7;
+	else if (cred_has_group(c, a.gid))
+		bits = (a.mode >> 3) & 7;
+	return (bits & mask) == mask ? 0 : -EACCES;
+}
+
+/* ---- extended attributes */
+
+static int xattr_name_check(const char *name)
+{
+	size_t n = strnlen(name, MCFS_XATTR_NAME_MAX + 1);
+	if (n == 0)
+		return -EINVAL;
+	return n > MCFS_XATTR_NAME_MAX ? -ERANGE : 0;
+}
+
+int vfs_getxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const char *name,
+		 void *buf, size_t len, size_t *out_len)
+{
+	int r = xattr_name_check(name);
+	if (r == 0)
+		r = vfs_access(v, c, ino, 4);
+	if (r < 0)
+		return r;
+	char key[128], suffix[40];
+	snprintf(suffix, sizeof(suffix), "x:%llu", (unsigned long long)ino);
+	redisReply *rep = NULL;
+	r = meta_cmdf(v->meta, &rep, "HGET %s %s", volume_key(key, sizeof(key), v->vol.name, suffix),
+		      name);
+	if (r < 0)
+		return r;
+	if (rep->type != REDIS_REPLY_STRING) {
+		freeReplyObject(rep);
+		return -ENODATA;
+	}
+	*out_len = rep->len;
+	if (buf && len) {
+		if ((size_t)rep->len > len)
+			r = -ERANGE;
+		else
+			memcpy(buf, rep->str, rep->len);
+	}
+	freeReplyObject(rep);
+	return r;
+}
+
+int vfs_setxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const char *name,
+		 const void *value, size_t len, unsigned flags)
+{
+	int r = xattr_name_check(name);
+	if (r < 0)
+		return r;
+	if (len > MCFS_XATTR_SIZE_MAX)
+		return -E2BIG;
+	char opid[33], gids[400];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, ino);
+	args_str(&a, name);
+	args_bin(&a, value ? value : "", len);
+	args_u64(&a, flags & 3);
+	args_cred(&a, c, gids, sizeof(gids));
+	redisReply *rep = NULL;
+	r = eval(v, "xattr_set", &a, &rep);
+	if (rep)
+		freeReplyObject(rep);
+	return r;
+}
+
+int vfs_listxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, char *buf, size_t len,
+		  size_t *out_len)
+{
+	int r = vfs_access(v, c, ino, 4);
+	if (r < 0)
+		return r;
+	char key[128], suffix[40];
+	snprintf(suffix, sizeof(suffix), "x:%llu", (unsigned long long)ino);
+	redisReply *rep = NULL;
+	r = meta_cmdf(v->meta, &rep, "HKEYS %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	if (r < 0)
+		return r;
+	size_t total = 0;
+	for (size_t i = 0; i < rep->elements; i++)
+		total += rep->element[i]->len + 1;
+	*out_len = total;
+	if (buf && len) {
+		if (total > len) {
+			r = -ERANGE;
+		} else {
+			size_t off = 0;
+			for (size_t i = 0; i < rep->elements; i++) {
+				memcpy(buf + off, rep->element[i]->str, rep->element[i]->len + 1);
+				off += rep->element[i]->len + 1;
+			}
+		}
+	}
+	freeReplyObject(rep);
+	return r;
+}
+
+int vfs_removexattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const char *name)
+{
+	int r = xattr_name_check(name);
+	if (r < 0)
+		return r;
+	char opid[33], gids[400];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, ino);
+	args_str(&a, name);
+	args_cred(&a, c, gids, sizeof(gids));
+	redisReply *rep = NULL;
+	r = eval(v, "xattr_remove", &a, &rep);
+	if (rep)
+		freeReplyObject(rep);
+	return r;
+}

@@ -1,0 +1,395 @@
+#include "writer.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layout.h"
+#include "log.h"
+#include "meta_ops.h"
+#include "slice.h"
+#include "vfs_impl.h"
+
+/* More pending slices than this (random small writes) forces a flush. */
+#define WRITER_MAX_SLICES 256
+
+enum block_state { BLOCK_FILLING, BLOCK_UPLOADING, BLOCK_UPLOADED, BLOCK_FAILED };
+
+struct pending_block {
+	uint8_t *buf; /* freed once uploaded: reads then go through the cache */
+	enum block_state state;
+	int error;
+};
+
+struct pending_slice {
+	uint32_t chunk, pos, len, max_len;
+	uint64_t id;
+	bool closed;
+	unsigned writes;
+	uint32_t nblocks;
+	struct pending_block *blocks;
+	struct pending_slice *next;
+};
+
+struct writer {
+	struct vfs *v;
+	mcfs_ino_t ino;
+	struct pending_slice *head, *tail;
+	unsigned nslices, writes;
+	uint64_t end;
+	pthread_mutex_t lock; /* block states, shared with upload jobs */
+	pthread_cond_t cond;
+	unsigned inflight;
+};
+
+struct upload_job {
+	struct writer *w;
+	struct pending_slice *s;
+	uint32_t index, len;
+};
+
+struct writer *writer_new(struct vfs *v, mcfs_ino_t ino)
+{
+	struct writer *w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	w->v = v;
+	w->ino = ino;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	return w;
+}
+
+static void release_buf(struct writer *w, struct pending_block *b, uint32_t cap)
+{
+	if (b->buf) {
+		free(b->buf);
+		b->buf = NULL;
+		__atomic_sub_fetch(&w->v->buffered_bytes, cap, __ATOMIC_RELAXED);
+	}
+}
+
+static uint32_t block_cap(const struct writer *w, const struct pending_slice *s, uint32_t i)
+{
+	return layout_block_len(s->max_len, w->v->vol.block_size, i);
+}
+
+static void slice_free(struct writer *w, struct pending_slice *s)
+{
+	for (uint32_t i = 0; i < s->nblocks; i++)
+		release_buf(w, &s->blocks[i], block_cap(w, s, i));
+	free(s->blocks);
+	free(s);
+}
+
+static void wait_uploads(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (w->inflight)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void writer_free(struct writer *w)
+{
+	if (!w)
+		return;
+	wait_uploads(w);
+	while (w->head) {
+		struct pending_slice *s = w->head;
+		w->head = s->next;
+		slice_free(w, s);
+	}
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}
+
+static void upload_block(void *arg)
+{
+	struct upload_job *j = arg;
+	struct writer *w = j->w;
+	struct pending_block *b = &j->s->blocks[j->index];
+	char key[256];
+	layout_block_key(key, sizeof(key), w->v->vol.name, j->s->id, j->index, j->len);
+	int r = objstore_put(w->v->store, key, b->buf, j->len);
+	if (r == 0 && w->v->cache)
+		block_cache_put(w->v->cache, key, b->buf, j->len);
+	pthread_mutex_lock(&w->lock);
+	if (r == 0) {
+		b->state = BLOCK_UPLOADED;
+		release_buf(w, b, block_cap(w, j->s, j->index));
+	} else {
+		b->state = BLOCK_FAILED;
+		b->error = r;
+		log_warn("upload of %s failed: %s", key, strerror(-r));
+	}
+	if (--w->inflight == 0)
+		pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	free(j);
+}
+
+/* Hands block i (len bytes) to the pool; runs it inline if the pool cannot take it. */
+static void start_upload(struct writer *w, struct pending_slice *s, uint32_t i, uint32_t len)
+{
+	struct upload_job *j = malloc(sizeof(*j));
+	pthread_mutex_lock(&w->lock);
+	if (!j) {
+		/* Left for the next flush to retry. */
+		s->blocks[i].state = BLOCK_FAILED;
+		s->blocks[i].error = -ENOMEM;
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	s->blocks[i].state = BLOCK_UPLOADING;
+	w->inflight++;
+	pthread_mutex_unlock(&w->lock);
+	*j = (struct upload_job){w, s, i, len};
+	if (workpool_submit(w->v->io_pool, upload_block, j) < 0)
+		upload_block(j);
+}
+
+static struct pending_slice *slice_new(struct writer *w, uint32_t chunk, uint32_t pos)
+{
+	struct pending_slice *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->chunk = chunk;
+	s->pos = pos;
+	s->max_len = MCFS_CHUNK_SIZE - pos;
+	s->nblocks = layout_block_count(s->max_len, w->v->vol.block_size);
+	s->blocks = calloc(s->nblocks, sizeof(*s->blocks));
+	if (!s->blocks || vfs_next_slice_id(w->v, &s->id) < 0) {
+		free(s->blocks);
+		free(s);
+		return NULL;
+	}
+	if (w->tail)
+		w->tail->next = s;
+	else
+		w->head = s;
+	w->tail = s;
+	w->nslices++;
+	return s;
+}
+
+/* Copies data into the slice at slice offset so; the blocks touched must be FILLING. */
+static int slice_copy_in(struct writer *w, struct pending_slice *s, uint32_t so, const uint8_t *src,
+			 uint32_t n)
+{
+	uint32_t bs = w->v->vol.block_size;
+	while (n > 0) {
+		uint32_t i = so / bs, bo = so % bs;
+		uint32_t cap = block_cap(w, s, i);
+		struct pending_block *b = &s->blocks[i];
+		if (!b->buf) {
+			b->buf = malloc(cap);
+			if (!b->buf)
+				return -ENOMEM;
+			__atomic_add_fetch(&w->v->buffered_bytes, cap, __ATOMIC_RELAXED);
+		}
+		uint32_t take = cap - bo < n ? cap - bo : n;
+		memcpy(b->buf + bo, src, take);
+		so += take;
+		src += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* True when [so, so+n) of s lies in blocks still being filled. */
+static bool blocks_writable(const struct writer *w, const struct pending_slice *s, uint32_t so,
+			    uint32_t n)
+{
+	uint32_t bs = w->v->vol.block_size;
+	for (uint32_t i = so / bs; i <= (so + n - 1) / bs; i++)
+		if (s->blocks[i].state != BLOCK_FILLING)
+			return false;
+	return true;
+}
+
+static void upload_full_blocks(struct writer *w, struct pending_slice *s, uint32_t from, uint32_t to)
+{
+	uint32_t bs = w->v->vol.block_size;
+	for (uint32_t i = from / bs; i < s->nblocks && (uint64_t)(i + 1) * bs <= to; i++)
+		if (s->blocks[i].state == BLOCK_FILLING && s->blocks[i].buf)
+			start_upload(w, s, i, bs);
+}
+
+/* One write that stays inside one chunk. */
+static int write_in_chunk(struct writer *w, uint32_t chunk, uint32_t pos, const uint8_t *buf,
+			  uint32_t n)
+{
+	struct pending_slice *s = w->tail;
+	if (s && s->chunk == chunk && !s->closed) {
+		uint32_t so = pos - s->pos;
+		if (pos >= s->pos && so == s->len && so + n <= s->max_len) {
+			int r = slice_copy_in(w, s, so, buf, n);
+			if (r < 0)
+				return r;
+			s->len += n;
+			s->writes++;
+			upload_full_blocks(w, s, so, s->len);
+			return 0;
+		}
+		if (pos >= s->pos && so + n <= s->len && blocks_writable(w, s, so, n)) {
+			s->writes++;
+			return slice_copy_in(w, s, so, buf, n);
+		}
+	}
+	if (s)
+		s->closed = true;
+	s = slice_new(w, chunk, pos);
+	if (!s)
+		return -ENOMEM;
+	int r = slice_copy_in(w, s, 0, buf, n);
+	if (r < 0)
+		return r;
+	s->len = n;
+	s->writes = 1;
+	upload_full_blocks(w, s, 0, s->len);
+	return 0;
+}
+
+int writer_write(struct writer *w, uint64_t off, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	if (off + len < off || off + len > (1ULL << 53))
+		return -EFBIG;
+	while (len > 0) {
+		uint32_t chunk = (uint32_t)layout_chunk_index(off);
+		uint32_t pos = layout_chunk_offset(off);
+		uint32_t n = MCFS_CHUNK_SIZE - pos < len ? MCFS_CHUNK_SIZE - pos : (uint32_t)len;
+		int r = write_in_chunk(w, chunk, pos, p, n);
+		if (r < 0)
+			return r;
+		off += n;
+		p += n;
+		len -= n;
+		if (off > w->end)
+			w->end = off;
+	}
+	w->writes++;
+	return w->nslices > WRITER_MAX_SLICES ? 1 : 0;
+}
+
+/* Uploads the partial tail block (and any failed ones), then waits. */
+static int finish_uploads(struct writer *w, struct pending_slice *s)
+{
+	uint32_t bs = w->v->vol.block_size;
+	s->closed = true;
+	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->len; i++) {
+		struct pending_block *b = &s->blocks[i];
+		if (b->state == BLOCK_FILLING || b->state == BLOCK_FAILED)
+			start_upload(w, s, i, layout_block_len(s->len, bs, i));
+	}
+	wait_uploads(w);
+	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->len; i++)
+		if (s->blocks[i].state != BLOCK_UPLOADED)
+			return s->blocks[i].error ? s->blocks[i].error : -EIO;
+	return 0;
+}
+
+static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
+			struct mcfs_attr *attr)
+{
+	struct slice_rec rec = {.id = s->id,
+				.size = s->len,
+				.off = 0,
+				.pos = s->pos,
+				.len = s->len,
+				.origin = w->v->region.index};
+	uint8_t packed[SLICE_PACKED_LEN];
+	slice_pack(&rec, packed);
+	char opid[33];
+	meta_new_opid(opid);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_u64(&a, w->ino);
+	args_u64(&a, s->chunk);
+	args_bin(&a, packed, sizeof(packed));
+	args_u64(&a, (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos + s->len);
+	args_u64(&a, uid);
+	args_u64(&a, s->writes);
+	redisReply *rep = NULL;
+	int r = meta_eval(w->v->meta, "commit_slice", w->v->setting_key, a.n, a.v, a.len, &rep);
+	if (r < 0)
+		return r;
+	r = reply_status(rep);
+	int64_t nslices = 0;
+	if (r == 0 && attr)
+		r = reply_attr(rep, 1, w->ino, attr);
+	if (r == 0 && reply_int(rep, 2, &nslices) == 0 &&
+	    nslices > (int64_t)w->v->cfg.compact_slices)
+		vfs_queue_compaction(w->v, w->ino, s->chunk);
+	freeReplyObject(rep);
+	return r;
+}
+
+int writer_flush(struct writer *w, uint32_t uid, struct mcfs_attr *attr)
+{
+	while (w->head) {
+		struct pending_slice *s = w->head;
+		int r = finish_uploads(w, s);
+		if (r == 0)
+			r = commit_slice(w, s, uid, attr);
+		if (r < 0)
+			return r;
+		w->head = s->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->nslices--;
+		w->writes -= s->writes < w->writes ? s->writes : w->writes;
+		slice_free(w, s);
+	}
+	w->end = 0;
+	w->writes = 0;
+	return 0;
+}
+
+int writer_overlay(struct writer *w, uint64_t off, size_t len, uint8_t *buf)
+{
+	uint32_t bs = w->v->vol.block_size;
+	for (struct pending_slice *s = w->head; s; s = s->next) {
+		uint64_t s_start = (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos;
+		uint64_t lo = s_start > off ? s_start : off;
+		uint64_t hi = s_start + s->len < off + len ? s_start + s->len : off + len;
+		while (lo < hi) {
+			uint32_t so = (uint32_t)(lo - s_start);
+			uint32_t i = so / bs, bo = so % bs;
+			uint32_t take = bs - bo < hi - lo ? bs - bo : (uint32_t)(hi - lo);
+			pthread_mutex_lock(&w->lock);
+			uint8_t *mem = s->blocks[i].buf;
+			if (mem)
+				memcpy(buf + (lo - off), mem + bo, take);
+			pthread_mutex_unlock(&w->lock);
+			if (!mem) {
+				/* Uploaded and released: only full blocks are uploaded early. */
+				int r = reader_read_block(w->v, s->id, i, bs, bo, take, buf + (lo - off));
+				if (r < 0)
+					return r;
+			}
+			lo += take;
+		}
+	}
+	return 0;
+}
+
+uint64_t writer_end(const struct writer *w)
+{
+	return w->end;
+}
+
+unsigned writer_pending_writes(const struct writer *w)
+{
+	return w->writes;
+}
+
+int writer_empty(const struct writer *w)
+{
+	return w->head == NULL;
+}

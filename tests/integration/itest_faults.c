@@ -1,0 +1,208 @@
+/* Faults on the real servers: Redis killed and restarted in the middle of a
+ * workload, a dead Redis, a wrong S3 secret, an S3 server that goes away. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cunit_main.h"
+#include "fixture.h"
+#include "fsck.h"
+#include "layout.h"
+#include "vfs.h"
+
+#define BLOCK (1u << 20)
+
+static struct fixture fx;
+
+static int start_file(void)
+{
+	return fixture_start(&fx, false, BLOCK) < 0 ? -1 : 0;
+}
+
+static int start_s3(void)
+{
+	return fixture_start(&fx, true, BLOCK) < 0 ? -1 : 0;
+}
+
+static int stop(void)
+{
+	fixture_stop(&fx);
+	return 0;
+}
+
+struct workload {
+	struct vfs *v;
+	int stop;
+	int files_ok, errors;
+	mcfs_ino_t ok_inos[4096];
+};
+
+/* Creates files, writes 200 KiB each and flushes, until told to stop. Files
+ * whose every step succeeded are remembered; errors must be clean. */
+static void *workload_main(void *p)
+{
+	struct workload *w = p;
+	uint8_t *buf = malloc(200000);
+	for (int i = 0; !__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) && w->files_ok < 4096; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "w-%d", i);
+		struct mcfs_attr a;
+		int r = vfs_create(w->v, &ROOT_CRED, MCFS_ROOT_INO, name, 0644, 0, &a, NULL);
+		if (r == 0) {
+			pattern_fill(a.ino, 0, buf, 200000);
+			r = vfs_write(w->v, &ROOT_CRED, a.ino, 0, buf, 200000, NULL);
+		}
+		if (r == 0)
+			r = vfs_flush(w->v, a.ino);
+		if (r == 0) {
+			w->ok_inos[w->files_ok] = a.ino;
+			__atomic_add_fetch(&w->files_ok, 1, __ATOMIC_RELEASE);
+		} else {
+			__atomic_add_fetch(&w->errors, 1, __ATOMIC_RELEASE);
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static bool workload_progressed(void *arg)
+{
+	struct workload *w = arg;
+	return __atomic_load_n(&w->files_ok, __ATOMIC_ACQUIRE) >= 20;
+}
+
+static bool workload_failed(void *arg)
+{
+	struct workload *w = arg;
+	return __atomic_load_n(&w->errors, __ATOMIC_ACQUIRE) > 0;
+}
+
+static int resume_base;
+
+static bool workload_resumed(void *arg)
+{
+	struct workload *w = arg;
+	return __atomic_load_n(&w->files_ok, __ATOMIC_ACQUIRE) >= resume_base + 20;
+}
+
+static void test_redis_killed_and_restarted(void)
+{
+	struct workload w = {.v = fx.vfs};
+	pthread_t th;
+	pthread_create(&th, NULL, workload_main, &w);
+	CU_ASSERT_EQUAL(wait_until(workload_progressed, &w, 60000), 0);
+	redis_server_kill(&fx.redis); /* SIGKILL: no shutdown, no save */
+	CU_ASSERT_EQUAL(wait_until(workload_failed, &w, 60000), 0);
+	CU_ASSERT_EQUAL(redis_server_restart(&fx.redis), 0);
+	/* the same vfs reconnects by itself and carries on */
+	resume_base = __atomic_load_n(&w.files_ok, __ATOMIC_ACQUIRE);
+	CU_ASSERT_EQUAL(wait_until(workload_resumed, &w, 60000), 0);
+	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	/* every file acknowledged as flushed is intact, byte for byte */
+	uint8_t *buf = malloc(200000);
+	int bad = 0;
+	for (int i = 0; i < w.files_ok; i++) {
+		size_t got = 0;
+		bool eof;
+		int r = vfs_read(fx.vfs, w.ok_inos[i], 0, 200000, buf, &got, &eof);
+		if (r != 0 || got != 200000 || pattern_check(w.ok_inos[i], 0, buf, got) >= 0)
+			bad++;
+	}
+	free(buf);
+	CU_ASSERT_EQUAL(bad, 0);
+	struct fsck_report rep;
+	CU_ASSERT_EQUAL(fsck_run(fx.vfs, &rep), 0);
+	CU_ASSERT_EQUAL(rep.missing_blocks, 0);
+	CU_ASSERT_EQUAL(rep.dangling_entries, 0);
+	CU_ASSERT_EQUAL(rep.damaged_attrs, 0);
+	fprintf(stderr, "  [%d files committed, %d clean errors while Redis was down]\n",
+		w.files_ok, w.errors);
+}
+
+static void test_dead_redis_is_a_prompt_clear_error(void)
+{
+	int port = free_tcp_port();
+	char url[64], err[512] = "";
+	snprintf(url, sizeof(url), "redis://127.0.0.1:%d", port);
+	struct vfs_options o = {.meta_url = url, .cfg = &fx.cfg};
+	struct vfs *v = NULL;
+	long long t0 = now_ms();
+	int r = vfs_open(&o, &v, err, sizeof(err));
+	long long took = now_ms() - t0;
+	CU_ASSERT_EQUAL(r, -ECONNREFUSED);
+	CU_ASSERT(took < 5000);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "cannot connect"));
+	/* and an open vfs whose Redis dies answers with an error, not a hang */
+	redis_server_kill(&fx.redis);
+	struct mcfs_attr a;
+	t0 = now_ms();
+	r = vfs_getattr(fx.vfs, MCFS_ROOT_INO, &a);
+	took = now_ms() - t0;
+	CU_ASSERT(r == -ECONNREFUSED || r == -ECONNRESET);
+	CU_ASSERT(took < 15000);
+	CU_ASSERT_EQUAL(redis_server_restart(&fx.redis), 0);
+	CU_ASSERT_EQUAL(vfs_getattr(fx.vfs, MCFS_ROOT_INO, &a), 0);
+}
+
+static void test_wrong_s3_secret_refused(void)
+{
+	struct mcfs_config bad = fx.cfg;
+	snprintf(bad.s3_secret_key, sizeof(bad.s3_secret_key), "not-the-secret");
+	struct vfs_options o = {.meta_url = fx.redis.url, .cfg = &bad};
+	struct vfs *v = NULL;
+	char err[512] = "";
+	long long t0 = now_ms();
+	int r = vfs_open(&o, &v, err, sizeof(err));
+	CU_ASSERT_EQUAL(r, -EACCES);
+	CU_ASSERT(now_ms() - t0 < 5000); /* a 403 is not retried */
+	CU_ASSERT_PTR_NOT_NULL(strstr(err, "access denied"));
+	CU_ASSERT_PTR_NULL(strstr(err, "not-the-secret"));
+}
+
+static void test_s3_outage_is_retried_or_reported(void)
+{
+	mcfs_ino_t ino;
+	struct mcfs_attr a;
+	CU_ASSERT_EQUAL_FATAL(
+		vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "outage", 0644, 0, &a, NULL), 0);
+	ino = a.ino;
+	uint8_t *buf = malloc(3 * BLOCK);
+	pattern_fill(77, 0, buf, 3 * BLOCK);
+	CU_ASSERT_EQUAL(vfs_write(fx.vfs, &ROOT_CRED, ino, 0, buf, 3 * BLOCK, NULL), 0);
+	CU_ASSERT_EQUAL(s3_server_pause(&fx.s3), 0);
+	long long t0 = now_ms();
+	int r = vfs_flush(fx.vfs, ino);
+	CU_ASSERT(r < 0); /* the bucket is down: a clean error after bounded retries */
+	CU_ASSERT(now_ms() - t0 < 60000);
+	CU_ASSERT_EQUAL(s3_server_resume(&fx.s3), 0);
+	CU_ASSERT_EQUAL(vfs_flush(fx.vfs, ino), 0); /* nothing was lost: flushed now */
+	size_t got;
+	bool eof;
+	memset(buf, 0, 3 * BLOCK);
+	CU_ASSERT_EQUAL(vfs_read(fx.vfs, ino, 0, 3 * BLOCK, buf, &got, &eof), 0);
+	CU_ASSERT_EQUAL(got, 3 * BLOCK);
+	CU_ASSERT_EQUAL(pattern_check(77, 0, buf, got), -1);
+	free(buf);
+}
+
+int main(void)
+{
+	static const struct test_case file_tests[] = {
+		{"redis killed and restarted mid-run", test_redis_killed_and_restarted},
+		{"dead redis: prompt clear error", test_dead_redis_is_a_prompt_clear_error},
+		{NULL, NULL}};
+	static const struct test_case s3_tests[] = {
+		{"wrong S3 secret refused", test_wrong_s3_secret_refused},
+		{"S3 outage: clean error, then flushed", test_s3_outage_is_retried_or_reported},
+		{"redis killed and restarted mid-run (S3)", test_redis_killed_and_restarted},
+		{NULL, NULL}};
+	if (test_add_suite("faults, file:// bucket", start_file, stop, file_tests) < 0 ||
+	    test_add_suite("faults, s3rver bucket", start_s3, stop, s3_tests) < 0)
+		return 1;
+	return test_run_all();
+}
