@@ -1,0 +1,105 @@
+/* READ, WRITE and COMMIT. UNSTABLE writes are buffered by the vfs and made
+ * durable by COMMIT; FILE_SYNC and DATA_SYNC writes are committed before
+ * the reply. The write verifier changes on every gateway start, so a client
+ * whose UNSTABLE data died with a gateway sees it and writes again. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nfs3_proc.h"
+
+void nfs3_read(struct nfs_req *req, void *args, void *res)
+{
+	READ3args *a = args;
+	READ3res *r = res;
+	mcfs_ino_t ino;
+	r->status = nfs3_fh_in(req, &a->file, &ino);
+	if (r->status != NFS3_OK)
+		return;
+	struct mcfs_attr at;
+	int e = vfs_getattr(req->gw->vfs, ino, &at);
+	if (e == 0 && at.type != MCFS_FILE)
+		e = at.type == MCFS_DIR ? -EISDIR : -EINVAL;
+	/* The owner may always read (the client checked the open); others need r. */
+	if (e == 0 && req->cred.uid != 0 && req->cred.uid != at.uid &&
+	    vfs_access(req->gw->vfs, &req->cred, ino, 4) < 0)
+		e = -EACCES;
+	READ3resok *ok = &r->READ3res_u.resok;
+	size_t count = a->count > NFS3_MAX_IO ? NFS3_MAX_IO : a->count;
+	char *buf = NULL;
+	size_t got = 0;
+	bool eof = false;
+	if (e == 0) {
+		buf = malloc(count ? count : 1);
+		e = buf ? vfs_read(req->gw->vfs, ino, a->offset, count, buf, &got, &eof) : -ENOMEM;
+	}
+	r->status = nfs3_errno(e);
+	if (e < 0) {
+		free(buf);
+		nfs3_post_op(req->gw, NULL, &r->READ3res_u.resfail.file_attributes);
+		return;
+	}
+	nfs3_post_op(req->gw, &at, &ok->file_attributes);
+	ok->count = (count3)got;
+	ok->eof = eof;
+	ok->data.data_val = buf;
+	ok->data.data_len = (u_int)got;
+}
+
+void nfs3_write(struct nfs_req *req, void *args, void *res)
+{
+	WRITE3args *a = args;
+	WRITE3res *r = res;
+	mcfs_ino_t ino;
+	r->status = nfs3_fh_in_write(req, &a->file, &ino);
+	if (r->status != NFS3_OK)
+		return;
+	if (a->data.data_len < a->count || a->count > NFS3_MAX_IO) {
+		r->status = NFS3ERR_INVAL;
+		return;
+	}
+	struct mcfs_attr before, after;
+	int e = vfs_getattr(req->gw->vfs, ino, &before);
+	if (e == 0)
+		e = vfs_write(req->gw->vfs, &req->cred, ino, a->offset, a->data.data_val, a->count,
+			      &after);
+	bool sync = a->stable != UNSTABLE;
+	if (e == 0 && sync) {
+		e = vfs_flush(req->gw->vfs, ino);
+		if (e == 0)
+			e = vfs_getattr(req->gw->vfs, ino, &after);
+	}
+	r->status = nfs3_errno(e);
+	if (e < 0) {
+		nfs3_wcc(req->gw, NULL, NULL, &r->WRITE3res_u.resfail.file_wcc);
+		return;
+	}
+	WRITE3resok *ok = &r->WRITE3res_u.resok;
+	nfs3_wcc(req->gw, &before, &after, &ok->file_wcc);
+	ok->count = a->count;
+	ok->committed = sync ? FILE_SYNC : UNSTABLE;
+	memcpy(ok->verf, req->gw->write_verf, sizeof(ok->verf));
+}
+
+void nfs3_commit(struct nfs_req *req, void *args, void *res)
+{
+	COMMIT3args *a = args;
+	COMMIT3res *r = res;
+	mcfs_ino_t ino;
+	r->status = nfs3_fh_in_write(req, &a->file, &ino);
+	if (r->status != NFS3_OK)
+		return;
+	struct mcfs_attr at;
+	int e = vfs_flush(req->gw->vfs, ino);
+	if (e == 0)
+		e = vfs_getattr(req->gw->vfs, ino, &at);
+	r->status = nfs3_errno(e);
+	if (e < 0) {
+		log_warn("COMMIT of inode %llu failed: %s", (unsigned long long)ino, strerror(-e));
+		nfs3_wcc(req->gw, NULL, NULL, &r->COMMIT3res_u.resfail.file_wcc);
+		return;
+	}
+	nfs3_wcc(req->gw, NULL, &at, &r->COMMIT3res_u.resok.file_wcc);
+	memcpy(r->COMMIT3res_u.resok.verf, req->gw->write_verf, NFS3_WRITEVERFSIZE);
+}

@@ -1,0 +1,69 @@
+/*
+ * The RPC transport of the gateway: one epoll event-loop thread owns the
+ * sockets (TCP with record marking, and UDP), a pool of worker threads runs
+ * the requests. Replies may go out in any order (clients match them by XID).
+ * Each connection has a bound on requests in flight (back-pressure: the loop
+ * stops reading a connection that is at its bound) and on record size.
+ *
+ * libtirpc's svc_run is single-threaded and not safe to share between
+ * threads, so this is written directly on sockets.
+ */
+#ifndef MCFS_GATEWAY_TRANSPORT_H
+#define MCFS_GATEWAY_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct rpc_transport;
+struct rpc_conn;
+
+/* One request: a whole RPC message (record marks removed). */
+struct rpc_request {
+	struct rpc_conn *conn;        /* opaque; pass back to rpc_request_reply() */
+	const uint8_t *data;
+	size_t len;
+	struct sockaddr_storage peer; /* the client's address and source port */
+	socklen_t peer_len;
+	struct sockaddr_storage local; /* the address the client connected to */
+	bool udp;
+};
+
+/* Called on a worker thread for every request. It must end with exactly one
+ * call to rpc_request_reply() or rpc_request_drop(); the request (and its
+ * data) stays valid until then. */
+typedef void (*rpc_handler_fn)(struct rpc_request *req, void *arg);
+
+struct rpc_transport_config {
+	const char *listen_addr; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" or "::" */
+	uint16_t port;           /* 0: pick a free one (see rpc_transport_port) */
+	bool udp;                /* also serve UDP on the same port */
+	unsigned workers;        /* 0: 2 x cores, at least 4 */
+	size_t max_record;       /* largest request accepted; default 1 MiB + 64 KiB */
+	unsigned max_inflight;   /* per connection; default 64 */
+	unsigned max_conns;      /* default 4096 */
+	unsigned idle_timeout_s; /* close idle TCP connections; 0 = never (default 0) */
+};
+
+int rpc_transport_start(const struct rpc_transport_config *cfg, rpc_handler_fn handler, void *arg,
+			struct rpc_transport **out);
+/* The bound port (useful when cfg->port was 0). */
+uint16_t rpc_transport_port(const struct rpc_transport *t);
+/* Stops accepting, waits for requests in flight to be answered, closes all. */
+void rpc_transport_stop(struct rpc_transport *t);
+
+/* Sends a reply (a whole RPC message; the record mark is added here) and
+ * releases the request. Safe from any thread. The buffer is copied or
+ * consumed before return. Returns 0 or -errno (the connection is gone: the
+ * reply is dropped, which is what a client that went away expects). */
+int rpc_request_reply(struct rpc_request *req, const void *msg, size_t len);
+/* Releases the request without answering (e.g. a duplicate still in progress). */
+void rpc_request_drop(struct rpc_request *req);
+
+struct rpc_transport_stats {
+	uint64_t conns_accepted, conns_open, requests, replies, dropped, oversize, bad_records;
+};
+void rpc_transport_stats(struct rpc_transport *t, struct rpc_transport_stats *out);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * libFuzzer target for the RPC message layer: any byte string goes through
+ * rpc_decode_call, and a call that decodes has its arguments run through
+ * several XDR routines standing in for the NFS ones, then freed, so that
+ * ASan sees every partial decode and LeakSanitizer every missed free.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "rpc.h"
+#include "rpc_msg.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Bounds in the spirit of NFSv3: a path, a modest payload. */
+#define FZ_MAX_STRING 1024
+#define FZ_MAX_BYTES  (64 * 1024)
+
+struct fz_bytes {
+	u_int len;
+	char *val;
+};
+
+struct fz_mixed {
+	char *name;
+	struct fz_bytes data;
+	struct rpc5531_authsys_parms cred;
+	struct rpc5531_msg msg;
+	u_int tail;
+};
+
+static bool_t fz_string(XDR *xdrs, char **s)
+{
+	return xdr_string(xdrs, s, FZ_MAX_STRING);
+}
+
+static bool_t fz_bytes(XDR *xdrs, struct fz_bytes *b)
+{
+	return xdr_bytes(xdrs, &b->val, &b->len, FZ_MAX_BYTES);
+}
+
+/* Several allocating members in a row, so failures strike between them. */
+static bool_t fz_mixed(XDR *xdrs, struct fz_mixed *m)
+{
+	return fz_string(xdrs, &m->name) && fz_bytes(xdrs, &m->data) &&
+	       xdr_rpc5531_authsys_parms(xdrs, &m->cred) && xdr_rpc5531_msg(xdrs, &m->msg) &&
+	       xdr_u_int(xdrs, &m->tail);
+}
+
+static uint8_t out[2 * FZ_MAX_BYTES + 4096];
+
+static void try_args(const uint8_t *data, size_t size, const struct rpc_call_header *hdr,
+		     xdrproc_t proc)
+{
+	union {
+		char *string;
+		struct fz_bytes bytes;
+		struct fz_mixed mixed;
+		struct rpc5531_authsys_parms parms;
+		struct rpc5531_msg msg;
+	} args;
+
+	memset(&args, 0, sizeof(args));
+	if (!rpc_decode_args(data, size, hdr, proc, &args))
+		return;
+	/* What decoded must encode again, and a reply never outgrows its buffer. */
+	int n = rpc_encode_results(out, sizeof(out), hdr->xid, proc, &args);
+	if (n < 0 || (size_t)n > sizeof(out))
+		__builtin_trap();
+	rpc_free_args(proc, &args);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rpc_call_header hdr;
+	enum rpc_decode_result res = rpc_decode_call(data, size, &hdr);
+
+	if (res != RPC_DECODE_OK) {
+		int n = rpc_encode_decode_error(out, sizeof(out), hdr.xid, res);
+		if (n < 0 || (res == RPC_DECODE_GARBAGE) != (n == 0))
+			__builtin_trap();
+		return 0;
+	}
+	if (hdr.args_offset > size || hdr.args_offset % 4 != 0 ||
+	    hdr.sys.ngids > RPC5531_MAX_GIDS ||
+	    memchr(hdr.sys.machine, '\0', sizeof(hdr.sys.machine)) == NULL)
+		__builtin_trap();
+
+	try_args(data, size, &hdr, (xdrproc_t)fz_string);
+	try_args(data, size, &hdr, (xdrproc_t)fz_bytes);
+	try_args(data, size, &hdr, (xdrproc_t)xdr_rpc5531_authsys_parms);
+	try_args(data, size, &hdr, (xdrproc_t)xdr_rpc5531_msg);
+	try_args(data, size, &hdr, (xdrproc_t)fz_mixed);
+	return 0;
+}
