@@ -115,55 +115,49 @@ static nfsstat3 open_dir(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *dir
 	return da->type == MCFS_DIR ? NFS3_OK : NFS3ERR_NOTDIR;
 }
 
+/* READDIR and READDIRPLUS differ only in their limits and entry type. */
+static void list_dir(struct nfs_req *req, const nfs_fh3 *fh, cookie3 cookie, size_t max,
+		     size_t dircount, bool plus, nfsstat3 *status, post_op_attr *dir_attributes,
+		     cookieverf3 verf, void **entries, bool_t *eof_out)
+{
+	mcfs_ino_t dir;
+	struct mcfs_attr da;
+	*status = open_dir(req, fh, &dir, &da);
+	if (*status != NFS3_OK)
+		return;
+	if (max > NFS3_MAX_IO)
+		max = NFS3_MAX_IO;
+	struct dir_fill f = {.req = req,
+			     .plus = plus,
+			     .budget = max > READDIR_OVERHEAD ? max - READDIR_OVERHEAD : 0,
+			     .dir_budget = dircount ? dircount : SIZE_MAX,
+			     .tail3 = (entry3 **)entries,
+			     .tailp = (entryplus3 **)entries};
+	bool eof;
+	int e = fill(&f, dir, &da, cookie, &eof);
+	nfs3_post_op(req->gw, &da, dir_attributes);
+	if (e < 0)
+		*status = nfs3_errno(e);
+	else if (f.count == 0 && !eof)
+		*status = NFS3ERR_TOOSMALL;
+	*eof_out = eof;
+	memset(verf, 0, NFS3_COOKIEVERFSIZE);
+}
+
 void nfs3_readdir(struct nfs_req *req, void *args, void *res)
 {
 	READDIR3args *a = args;
 	READDIR3res *r = res;
-	mcfs_ino_t dir;
-	struct mcfs_attr da;
-	r->status = open_dir(req, &a->dir, &dir, &da);
-	if (r->status != NFS3_OK)
-		return;
 	READDIR3resok *ok = &r->READDIR3res_u.resok;
-	size_t count = a->count > NFS3_MAX_IO ? NFS3_MAX_IO : a->count;
-	struct dir_fill f = {.req = req,
-			     .budget = count > READDIR_OVERHEAD ? count - READDIR_OVERHEAD : 0,
-			     .dir_budget = SIZE_MAX,
-			     .tail3 = &ok->reply.entries};
-	bool eof;
-	int e = fill(&f, dir, &da, a->cookie, &eof);
-	nfs3_post_op(req->gw, &da, &ok->dir_attributes);
-	if (e < 0)
-		r->status = nfs3_errno(e);
-	else if (f.count == 0 && !eof)
-		r->status = NFS3ERR_TOOSMALL;
-	ok->reply.eof = eof;
-	memset(ok->cookieverf, 0, sizeof(ok->cookieverf));
+	list_dir(req, &a->dir, a->cookie, a->count, 0, false, &r->status, &ok->dir_attributes,
+		 ok->cookieverf, (void **)&ok->reply.entries, &ok->reply.eof);
 }
 
 void nfs3_readdirplus(struct nfs_req *req, void *args, void *res)
 {
 	READDIRPLUS3args *a = args;
 	READDIRPLUS3res *r = res;
-	mcfs_ino_t dir;
-	struct mcfs_attr da;
-	r->status = open_dir(req, &a->dir, &dir, &da);
-	if (r->status != NFS3_OK)
-		return;
 	READDIRPLUS3resok *ok = &r->READDIRPLUS3res_u.resok;
-	size_t max = a->maxcount > NFS3_MAX_IO ? NFS3_MAX_IO : a->maxcount;
-	struct dir_fill f = {.req = req,
-			     .plus = true,
-			     .budget = max > READDIR_OVERHEAD ? max - READDIR_OVERHEAD : 0,
-			     .dir_budget = a->dircount ? a->dircount : SIZE_MAX,
-			     .tailp = &ok->reply.entries};
-	bool eof;
-	int e = fill(&f, dir, &da, a->cookie, &eof);
-	nfs3_post_op(req->gw, &da, &ok->dir_attributes);
-	if (e < 0)
-		r->status = nfs3_errno(e);
-	else if (f.count == 0 && !eof)
-		r->status = NFS3ERR_TOOSMALL;
-	ok->reply.eof = eof;
-	memset(ok->cookieverf, 0, sizeof(ok->cookieverf));
+	list_dir(req, &a->dir, a->cookie, a->maxcount, a->dircount, true, &r->status,
+		 &ok->dir_attributes, ok->cookieverf, (void **)&ok->reply.entries, &ok->reply.eof);
 }

@@ -57,6 +57,13 @@ void nfs3_readlink(struct nfs_req *req, void *args, void *res)
 	r->READLINK3res_u.resok.data = target;
 }
 
+/* The directory handle (of a writable export) and the name of a change. */
+static nfsstat3 where_in(struct nfs_req *req, const diropargs3 *where, mcfs_ino_t *dir)
+{
+	nfsstat3 st = nfs3_fh_in_write(req, &where->dir, dir);
+	return st == NFS3_OK ? nfs3_name_ok(where->name) : st;
+}
+
 /* Shared tail of CREATE, MKDIR, SYMLINK and MKNOD. */
 static void creation_result(struct nfs_req *req, int e, const struct mcfs_attr *obj,
 			    const struct mcfs_attr *dir_after, mcfs_ino_t dir, CREATE3res *r)
@@ -133,9 +140,7 @@ void nfs3_create(struct nfs_req *req, void *args, void *res)
 	CREATE3args *a = args;
 	CREATE3res *r = res;
 	mcfs_ino_t dir;
-	r->status = nfs3_fh_in_write(req, &a->where.dir, &dir);
-	if (r->status == NFS3_OK)
-		r->status = nfs3_name_ok(a->where.name);
+	r->status = where_in(req, &a->where, &dir);
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr obj, pa;
@@ -158,9 +163,7 @@ void nfs3_mkdir(struct nfs_req *req, void *args, void *res)
 	MKDIR3args *a = args;
 	CREATE3res *r = res;
 	mcfs_ino_t dir;
-	r->status = nfs3_fh_in_write(req, &a->where.dir, &dir);
-	if (r->status == NFS3_OK)
-		r->status = nfs3_name_ok(a->where.name);
+	r->status = where_in(req, &a->where, &dir);
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr obj, pa;
@@ -176,9 +179,7 @@ void nfs3_symlink(struct nfs_req *req, void *args, void *res)
 	SYMLINK3args *a = args;
 	CREATE3res *r = res;
 	mcfs_ino_t dir;
-	r->status = nfs3_fh_in_write(req, &a->where.dir, &dir);
-	if (r->status == NFS3_OK)
-		r->status = nfs3_name_ok(a->where.name);
+	r->status = where_in(req, &a->where, &dir);
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr obj, pa;
@@ -192,9 +193,7 @@ void nfs3_mknod(struct nfs_req *req, void *args, void *res)
 	MKNOD3args *a = args;
 	CREATE3res *r = res;
 	mcfs_ino_t dir;
-	r->status = nfs3_fh_in_write(req, &a->where.dir, &dir);
-	if (r->status == NFS3_OK)
-		r->status = nfs3_name_ok(a->where.name);
+	r->status = where_in(req, &a->where, &dir);
 	if (r->status != NFS3_OK)
 		return;
 	enum mcfs_ftype type;
@@ -228,9 +227,7 @@ void nfs3_mknod(struct nfs_req *req, void *args, void *res)
 static void remove_common(struct nfs_req *req, REMOVE3args *a, REMOVE3res *r, bool is_dir)
 {
 	mcfs_ino_t dir;
-	r->status = nfs3_fh_in_write(req, &a->object.dir, &dir);
-	if (r->status == NFS3_OK)
-		r->status = nfs3_name_ok(a->object.name);
+	r->status = where_in(req, &a->object, &dir);
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr pa;
