@@ -124,6 +124,16 @@ static mountstat3 mount_status(int err)
 	}
 }
 
+/* A client's path made fit for one log line: its control bytes (a newline
+ * above all) would otherwise let it write log lines of its own. */
+static void log_safe(const char *in, char *out, size_t len)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < len; i++)
+		out[i] = (unsigned char)in[i] < 0x20 || in[i] == 0x7f ? '?' : in[i];
+	out[i] = '\0';
+}
+
 static void mnt_mnt(struct nfs_req *req, void *args, void *res)
 {
 	dirpath *path = args;
@@ -133,8 +143,10 @@ static void mnt_mnt(struct nfs_req *req, void *args, void *res)
 	const char *want = (*path)[0] ? *path : "/";
 	const char *rest = "";
 	const struct export *e = export_for_path(gw, want, &rest);
+	char shown[201];
+	log_safe(want, shown, sizeof(shown));
 	if (!e || want[0] != '/') {
-		log_info("MOUNT %.200s: no such export", want);
+		log_info("MOUNT %s: no such export", shown);
 		r->fhs_status = MNT3ERR_NOENT;
 		return;
 	}
@@ -152,7 +164,7 @@ static void mnt_mnt(struct nfs_req *req, void *args, void *res)
 	struct mcfs_attr root;
 	int rc = e->root ? walk_down(req, rest, &root) : -ENOENT;
 	if (rc < 0) {
-		log_info("MOUNT %.200s for %s: %s", want, host, strerror(-rc));
+		log_info("MOUNT %s for %s: %s", shown, host, strerror(-rc));
 		r->fhs_status = mount_status(rc);
 		return;
 	}

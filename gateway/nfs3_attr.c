@@ -145,7 +145,7 @@ void nfs3_fsinfo(struct nfs_req *req, void *args, void *res)
 	ok->wtmax = ok->wtpref = NFS3_MAX_IO;
 	ok->rtmult = ok->wtmult = 4096;
 	ok->dtpref = 64 * 1024;
-	ok->maxfilesize = 1ULL << 53;
+	ok->maxfilesize = NFS3_MAX_FILESIZE;
 	ok->time_delta.seconds = 0;
 	ok->time_delta.nseconds = 1;
 	ok->properties = FSF3_LINK | FSF3_SYMLINK | FSF3_HOMOGENEOUS | FSF3_CANSETTIME;

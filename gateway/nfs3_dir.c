@@ -11,6 +11,8 @@
 #define COOKIE_DOTDOT 2
 /* status, post_op_attr, cookieverf, the list end and eof */
 #define READDIR_OVERHEAD (4 + 88 + 8 + 8)
+/* rpcgen's encoder walks the entry list recursively: keep the depth modest. */
+#define READDIR_MAX_ENTRIES 4096
 
 struct dir_fill {
 	struct nfs_req *req;
@@ -34,7 +36,8 @@ static int add_entry(struct dir_fill *f, const char *name, mcfs_ino_t ino, uint6
 {
 	size_t base = 8 + 4 + xdr_pad(strlen(name)) + 8 + 4;
 	size_t size = base + (f->plus ? 4 + 84 + 4 + 4 + FH_SIZE : 0);
-	if (f->used + size > f->budget || (f->plus && f->dir_used + base > f->dir_budget))
+	if (f->used + size > f->budget || (f->plus && f->dir_used + base > f->dir_budget) ||
+	    f->count >= READDIR_MAX_ENTRIES)
 		return 1;
 	char *copy = strdup(name);
 	if (!copy) {

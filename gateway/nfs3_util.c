@@ -209,6 +209,9 @@ int nfs3_sattr(const sattr3 *in, struct vfs_setattr *out)
 		out->gid = in->gid.set_gid3_u.gid;
 	}
 	if (in->size.set_it) {
+		/* Past this the metadata would store another size than asked for. */
+		if (in->size.set_size3_u.size > NFS3_MAX_FILESIZE)
+			return -EFBIG;
 		out->mask |= VFS_SET_SIZE;
 		out->size = in->size.set_size3_u.size;
 	}

@@ -20,6 +20,9 @@ local function k_chunk(ino, idx) return P .. ':c:' .. id(ino) .. ':' .. id(idx) 
 local function k_symlink(ino) return P .. ':s:' .. id(ino) end
 local function k_xattr(ino) return P .. ':x:' .. id(ino) end
 local function k_parents(ino) return P .. ':p:' .. id(ino) end
+-- The chunk indexes a file has data in: a sorted set, so that freeing a huge
+-- sparse file costs its chunks, not its size.
+local function k_chunks(ino) return P .. ':k:' .. id(ino) end
 local K_COUNTER = P .. ':counter'
 local K_USAGE = P .. ':usage'
 local K_CHANGES = P .. ':changes'
@@ -87,16 +90,17 @@ local function free_slice_list(key)
 	redis.call('DEL', key)
 end
 
-local function free_chunks_from(ino, first_chunk, size)
-	local last = -1
-	if size > 0 then last = math.floor((size - 1) / CHUNK) end
-	for idx = first_chunk, last do free_slice_list(k_chunk(ino, idx)) end
+local function free_chunks_from(ino, first_chunk)
+	local idxs = redis.call('ZRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
+	for _, idx in ipairs(idxs) do free_slice_list(k_chunk(ino, tonumber(idx))) end
+	redis.call('ZREMRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
 end
 
 -- Frees an inode with no links left: attributes, data, symlink, xattrs.
 local function free_inode(ino, a)
 	if a.type == T_FILE then
-		free_chunks_from(ino, 0, a.size)
+		free_chunks_from(ino, 0)
+		redis.call('DEL', k_chunks(ino))
 		usage_add('space', -space_of(a.size))
 	elseif a.type == T_DIR then
 		redis.call('DEL', k_dir(ino), k_order(ino))

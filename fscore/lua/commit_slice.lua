@@ -15,6 +15,7 @@ if not a then
 end
 if a.type ~= T_FILE then return op_finish(opid, {EINVAL}) end
 local n = redis.call('RPUSH', k_chunk(ino, idx), rec)
+redis.call('ZADD', k_chunks(ino), idx, id(idx))
 local s, ns = now()
 if fend > a.size then
 	usage_add('space', space_of(fend) - space_of(a.size))

@@ -49,7 +49,7 @@ if has(8) and size ~= a.size then
 	if size < old then
 		local keep_chunks = 0
 		if size > 0 then keep_chunks = math.floor((size - 1) / CHUNK) + 1 end
-		free_chunks_from(ino, keep_chunks, old)
+		free_chunks_from(ino, keep_chunks)
 		-- The chunk holding the new end keeps its slices; a hole slice hides
 		-- whatever lay past the end, should the file grow again.
 		local pos = size % CHUNK

@@ -1,13 +1,16 @@
 /*
  * libFuzzer target for the RPC message layer: any byte string goes through
  * rpc_decode_call, and a call that decodes has its arguments run through
- * several XDR routines standing in for the NFS ones, then freed, so that
- * ASan sees every partial decode and LeakSanitizer every missed free.
+ * several XDR routines standing in for the NFS ones, then through the real
+ * NFSv3 or MOUNT v3 decoder its procedure number selects, then freed, so
+ * that ASan sees every partial decode and LeakSanitizer every missed free.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "mount3.h"
+#include "nfs3.h"
 #include "rpc.h"
 #include "rpc_msg.h"
 
@@ -48,7 +51,9 @@ static bool_t fz_mixed(XDR *xdrs, struct fz_mixed *m)
 	       xdr_u_int(xdrs, &m->tail);
 }
 
-static uint8_t out[2 * FZ_MAX_BYTES + 4096];
+/* Room for re-encoding the largest arguments an input can hold: a WRITE's
+ * payload, or the two byte strings of fz_mixed. */
+static uint8_t out[NFS3_MAXDATA + 2 * FZ_MAX_BYTES + 4096];
 
 static void try_args(const uint8_t *data, size_t size, const struct rpc_call_header *hdr,
 		     xdrproc_t proc)
@@ -59,6 +64,28 @@ static void try_args(const uint8_t *data, size_t size, const struct rpc_call_hea
 		struct fz_mixed mixed;
 		struct rpc5531_authsys_parms parms;
 		struct rpc5531_msg msg;
+		dirpath path;
+		GETATTR3args getattr;
+		SETATTR3args setattr;
+		LOOKUP3args lookup;
+		ACCESS3args access;
+		READLINK3args readlink;
+		READ3args read;
+		WRITE3args write;
+		CREATE3args create;
+		MKDIR3args mkdir;
+		SYMLINK3args symlink;
+		MKNOD3args mknod;
+		REMOVE3args remove;
+		RMDIR3args rmdir;
+		RENAME3args rename;
+		LINK3args link;
+		READDIR3args readdir;
+		READDIRPLUS3args readdirplus;
+		FSSTAT3args fsstat;
+		FSINFO3args fsinfo;
+		PATHCONF3args pathconf;
+		COMMIT3args commit;
 	} args;
 
 	memset(&args, 0, sizeof(args));
@@ -69,6 +96,44 @@ static void try_args(const uint8_t *data, size_t size, const struct rpc_call_hea
 	if (n < 0 || (size_t)n > sizeof(out))
 		__builtin_trap();
 	rpc_free_args(proc, &args);
+}
+
+#define FZ_MOUNT_PROGRAM 100005
+
+/*
+ * The NFSv3 argument decoders by procedure number (RFC 1813 §3); NULL takes
+ * none. Indexed modulo the table for every program but MOUNT, so that the
+ * fuzzer reaches all of them without first finding the program number.
+ */
+static const xdrproc_t nfs3_args[] = {
+    NULL,
+    (xdrproc_t)xdr_GETATTR3args,
+    (xdrproc_t)xdr_SETATTR3args,
+    (xdrproc_t)xdr_LOOKUP3args,
+    (xdrproc_t)xdr_ACCESS3args,
+    (xdrproc_t)xdr_READLINK3args,
+    (xdrproc_t)xdr_READ3args,
+    (xdrproc_t)xdr_WRITE3args,
+    (xdrproc_t)xdr_CREATE3args,
+    (xdrproc_t)xdr_MKDIR3args,
+    (xdrproc_t)xdr_SYMLINK3args,
+    (xdrproc_t)xdr_MKNOD3args,
+    (xdrproc_t)xdr_REMOVE3args,
+    (xdrproc_t)xdr_RMDIR3args,
+    (xdrproc_t)xdr_RENAME3args,
+    (xdrproc_t)xdr_LINK3args,
+    (xdrproc_t)xdr_READDIR3args,
+    (xdrproc_t)xdr_READDIRPLUS3args,
+    (xdrproc_t)xdr_FSSTAT3args,
+    (xdrproc_t)xdr_FSINFO3args,
+    (xdrproc_t)xdr_PATHCONF3args,
+    (xdrproc_t)xdr_COMMIT3args,
+};
+
+/* MOUNT v3: MNT (1) and UMNT (3) take a dirpath, the others nothing. */
+static xdrproc_t mount3_args(uint32_t proc)
+{
+	return proc == 1 || proc == 3 ? (xdrproc_t)xdr_dirpath : NULL;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -92,5 +157,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	try_args(data, size, &hdr, (xdrproc_t)xdr_rpc5531_authsys_parms);
 	try_args(data, size, &hdr, (xdrproc_t)xdr_rpc5531_msg);
 	try_args(data, size, &hdr, (xdrproc_t)fz_mixed);
+
+	xdrproc_t real = hdr.prog == FZ_MOUNT_PROGRAM
+			     ? mount3_args(hdr.proc)
+			     : nfs3_args[hdr.proc % (sizeof(nfs3_args) / sizeof(nfs3_args[0]))];
+	if (real)
+		try_args(data, size, &hdr, real);
 	return 0;
 }

@@ -6,8 +6,9 @@
 #   FUZZ_SECONDS   run time in seconds (default 60)
 #   FUZZ_WORKDIR   build products, the grown corpus and crash artifacts
 #                  (default ./fuzz-work, i.e. under the build dir from make)
-#   XDR_DIR        directory holding rpcgen's rpc_msg.h and rpc_msg_xdr.c;
-#                  when unset they are generated here from rpc_msg.x
+#   XDR_DIR        directory holding rpcgen's headers and routines for
+#                  rpc_msg, nfs3 and mount3 (NAME.h, NAME_xdr.c); when unset
+#                  they are generated here from gateway/xdr/NAME.x
 #   CC_FUZZ        clang to use (default clang)
 #   FUZZ_ARGS      extra libFuzzer options
 # Exits non-zero when the build fails or the fuzzer finds a crash, a leak or
@@ -41,13 +42,16 @@ fi
 
 mkdir -p "$work/corpus" "$work/artifacts"
 
+xdr_names="rpc_msg nfs3 mount3"
 if [ -z "${XDR_DIR:-}" ]; then
 	XDR_DIR=$work/xdr
 	mkdir -p "$XDR_DIR"
 	# rpcgen names the header include after its input, hence the local copy.
-	cp "$srcdir/gateway/xdr/rpc_msg.x" "$XDR_DIR/rpc_msg.x"
-	(cd "$XDR_DIR" && rm -f rpc_msg.h rpc_msg_xdr.c &&
-		rpcgen -h -o rpc_msg.h rpc_msg.x && rpcgen -c -o rpc_msg_xdr.c rpc_msg.x)
+	for x in $xdr_names; do
+		cp "$srcdir/gateway/xdr/$x.x" "$XDR_DIR/$x.x"
+		(cd "$XDR_DIR" && rm -f "$x.h" "${x}_xdr.c" &&
+			rpcgen -h -o "$x.h" "$x.x" && rpcgen -c -o "${x}_xdr.c" "$x.x")
+	done
 fi
 
 tirpc_cflags=$(pkg-config --cflags libtirpc)
@@ -58,15 +62,18 @@ warn="-Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -W
 inc="-I$srcdir/gateway -I$XDR_DIR"
 
 # Generated code gets no warnings, as in the main build.
-# shellcheck disable=SC2086
-"$cc" $cflags -w -c "$XDR_DIR/rpc_msg_xdr.c" -o "$work/rpc_msg_xdr.o"
+xdr_objs=
+for x in $xdr_names; do
+	# shellcheck disable=SC2086
+	"$cc" $cflags -w -c "$XDR_DIR/${x}_xdr.c" -o "$work/${x}_xdr.o"
+	xdr_objs="$xdr_objs $work/${x}_xdr.o"
+done
 # shellcheck disable=SC2086
 "$cc" $cflags $warn $inc -c "$srcdir/gateway/rpc.c" -o "$work/rpc.o"
 # shellcheck disable=SC2086
 "$cc" $cflags $warn $inc -c "$srcdir/tests/fuzz/fuzz_rpc.c" -o "$work/fuzz_rpc.o"
 # shellcheck disable=SC2086
-"$cc" $san "$work/fuzz_rpc.o" "$work/rpc.o" "$work/rpc_msg_xdr.o" $tirpc_libs \
-	-o "$work/fuzz_rpc"
+"$cc" $san "$work/fuzz_rpc.o" "$work/rpc.o" $xdr_objs $tirpc_libs -o "$work/fuzz_rpc"
 
 # New inputs go to the first corpus directory, so the seeds in the source
 # tree stay as committed.

@@ -398,6 +398,17 @@ static void test_truncate(void)
 	CU_ASSERT_EQUAL(a.size, 0);
 	sa.size = 10;
 	CU_ASSERT_EQUAL(vfs_setattr(V, &ROOT_CRED, MCFS_ROOT_INO, &sa, &a), -EISDIR);
+	/* a huge sparse file costs its chunks, not its size, to cut and to free */
+	mcfs_ino_t sparse = mkfile(MCFS_ROOT_INO, "sparse");
+	CU_ASSERT_EQUAL(write_pattern(sparse, 11, 1ULL << 50, 10, 10), 0);
+	CU_ASSERT_EQUAL(vfs_flush(V, sparse), 0);
+	long long t0 = now_ms();
+	sa.size = 5;
+	CU_ASSERT_EQUAL(vfs_setattr(V, &ROOT_CRED, sparse, &sa, &a), 0);
+	sa.size = 1ULL << 52;
+	CU_ASSERT_EQUAL(vfs_setattr(V, &ROOT_CRED, sparse, &sa, &a), 0);
+	CU_ASSERT_EQUAL(vfs_unlink(V, &ROOT_CRED, MCFS_ROOT_INO, "sparse", NULL), 0);
+	CU_ASSERT(now_ms() - t0 < 2000);
 }
 
 static void test_setattr_and_guard(void)
