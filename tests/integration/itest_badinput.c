@@ -1315,6 +1315,103 @@ static void test_duplicate_request_cache(void)
 	ASSERT_SERVING();
 }
 
+/* ---------------------------------------------------------------- plain procedures */
+
+/* Procedures the libnfs suite never sends, checked for what they return. */
+static void test_plain_procedures(void)
+{
+	struct rpc_client c;
+	CU_ASSERT_FATAL(connect_gw(&c) == 0);
+	nfs_fh3 fh;
+	char name[32];
+	for (int i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "plain-%03d", i);
+		CU_ASSERT_EQUAL(create_file(&c, &root_fh, name, UNCHECKED, &fh), NFS3_OK);
+		xdr_free((xdrproc_t)xdr_nfs_fh3, (char *)&fh);
+	}
+	/* READDIR in small pages, following cookies: every name once, "." and ".." too */
+	int seen = 0, dots = 0, pages = 0;
+	cookie3 cookie = 0;
+	bool_t eof = FALSE;
+	while (!eof && pages < 1000) {
+		READDIR3args a = {.dir = root_fh, .cookie = cookie, .count = 1024};
+		READDIR3res r;
+		memset(&r, 0, sizeof(r));
+		CU_ASSERT_EQUAL_FATAL(nfs3_call(&c, NFSPROC3_READDIR, (xdrproc_t)xdr_READDIR3args,
+						&a, (xdrproc_t)xdr_READDIR3res, &r),
+				      0);
+		CU_ASSERT_EQUAL_FATAL(r.status, NFS3_OK);
+		for (entry3 *e = r.READDIR3res_u.resok.reply.entries; e; e = e->nextentry) {
+			if (strncmp(e->name, "plain-", 6) == 0)
+				seen++;
+			else if (strcmp(e->name, ".") == 0 || strcmp(e->name, "..") == 0)
+				dots++;
+			cookie = e->cookie;
+		}
+		eof = r.READDIR3res_u.resok.reply.eof;
+		xdr_free((xdrproc_t)xdr_READDIR3res, (char *)&r);
+		pages++;
+	}
+	CU_ASSERT(eof);
+	CU_ASSERT(pages > 3);
+	CU_ASSERT_EQUAL(seen, 300);
+	CU_ASSERT_EQUAL(dots, 2);
+	/* a count too small for one entry */
+	READDIR3args tiny = {.dir = root_fh, .cookie = 0, .count = 10};
+	READDIR3res tr;
+	memset(&tr, 0, sizeof(tr));
+	CU_ASSERT_EQUAL(nfs3_call(&c, NFSPROC3_READDIR, (xdrproc_t)xdr_READDIR3args, &tiny,
+				  (xdrproc_t)xdr_READDIR3res, &tr),
+			0);
+	CU_ASSERT_EQUAL(tr.status, NFS3ERR_TOOSMALL);
+	xdr_free((xdrproc_t)xdr_READDIR3res, (char *)&tr);
+	/* PATHCONF and FSINFO say what the server really does */
+	PATHCONF3args pa = {.object = root_fh};
+	PATHCONF3res pr;
+	memset(&pr, 0, sizeof(pr));
+	CU_ASSERT_EQUAL(nfs3_call(&c, NFSPROC3_PATHCONF, (xdrproc_t)xdr_PATHCONF3args, &pa,
+				  (xdrproc_t)xdr_PATHCONF3res, &pr),
+			0);
+	CU_ASSERT_EQUAL(pr.status, NFS3_OK);
+	CU_ASSERT_EQUAL(pr.PATHCONF3res_u.resok.name_max, 255);
+	CU_ASSERT(pr.PATHCONF3res_u.resok.no_trunc);
+	xdr_free((xdrproc_t)xdr_PATHCONF3res, (char *)&pr);
+	FSINFO3args fa = {.fsroot = root_fh};
+	FSINFO3res fr;
+	memset(&fr, 0, sizeof(fr));
+	CU_ASSERT_EQUAL(nfs3_call(&c, NFSPROC3_FSINFO, (xdrproc_t)xdr_FSINFO3args, &fa,
+				  (xdrproc_t)xdr_FSINFO3res, &fr),
+			0);
+	CU_ASSERT_EQUAL(fr.status, NFS3_OK);
+	CU_ASSERT_EQUAL(fr.FSINFO3res_u.resok.rtmax, 1u << 20);
+	CU_ASSERT_EQUAL(fr.FSINFO3res_u.resok.wtmax, 1u << 20);
+	CU_ASSERT(fr.FSINFO3res_u.resok.properties & FSF3_CANSETTIME);
+	xdr_free((xdrproc_t)xdr_FSINFO3res, (char *)&fr);
+	/* EXCLUSIVE create: a retransmission with the same verifier succeeds,
+	 * another verifier finds the name taken */
+	CREATE3args ea = {.where = {.dir = root_fh, .name = "excl"}};
+	ea.how.mode = EXCLUSIVE;
+	memcpy(ea.how.createhow3_u.verf, "verf-one", 8);
+	CREATE3res er;
+	for (int round = 0; round < 2; round++) {
+		memset(&er, 0, sizeof(er));
+		CU_ASSERT_EQUAL(nfs3_call(&c, NFSPROC3_CREATE, (xdrproc_t)xdr_CREATE3args, &ea,
+					  (xdrproc_t)xdr_CREATE3res, &er),
+				0);
+		CU_ASSERT_EQUAL(er.status, NFS3_OK);
+		xdr_free((xdrproc_t)xdr_CREATE3res, (char *)&er);
+	}
+	memcpy(ea.how.createhow3_u.verf, "verf-two", 8);
+	memset(&er, 0, sizeof(er));
+	CU_ASSERT_EQUAL(nfs3_call(&c, NFSPROC3_CREATE, (xdrproc_t)xdr_CREATE3args, &ea,
+				  (xdrproc_t)xdr_CREATE3res, &er),
+			0);
+	CU_ASSERT_EQUAL(er.status, NFS3ERR_EXIST);
+	xdr_free((xdrproc_t)xdr_CREATE3res, (char *)&er);
+	rpc_client_close(&c);
+	ASSERT_SERVING();
+}
+
 /* ---------------------------------------------------------------- verifier */
 
 static void test_write_verifier_after_crash(void)
@@ -1466,6 +1563,7 @@ int main(void)
 	    {"stale handles: STALE", test_stale_handles},
 	    {"oversize WRITE and READ", test_oversize},
 	    {"offsets at the end of the range", test_offsets_at_the_end},
+	    {"procedures libnfs never sends", test_plain_procedures},
 	    {"duplicate request cache: CREATE, REMOVE", test_duplicate_request_cache},
 	    {"write verifier changes across a crash", test_write_verifier_after_crash},
 	    {"UDP", test_udp},
