@@ -14,13 +14,9 @@ void nfs3_getattr(struct nfs_req *req, void *args, void *res)
 	GETATTR3args *a = args;
 	GETATTR3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in(req, &a->object, &ino);
-	if (r->status != NFS3_OK)
-		return;
 	struct mcfs_attr at;
-	int e = vfs_getattr(req->gw->vfs, ino, &at);
-	r->status = nfs3_errno(e);
-	if (e == 0)
+	r->status = nfs3_fh_in(req, &a->object, &ino, &at);
+	if (r->status == NFS3_OK)
 		nfs3_fattr(req->gw, &at, &r->GETATTR3res_u.resok.obj_attributes);
 }
 
@@ -30,14 +26,12 @@ void nfs3_setattr(struct nfs_req *req, void *args, void *res)
 	SETATTR3res *r = res;
 	wcc_data *wcc = &r->SETATTR3res_u.resok.obj_wcc; /* same place in resfail */
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in_write(req, &a->object, &ino);
+	struct mcfs_attr before, after;
+	r->status = nfs3_fh_in_write(req, &a->object, &ino, &before);
 	if (r->status != NFS3_OK)
 		return;
-	struct mcfs_attr before, after;
 	struct vfs_setattr sa;
-	int e = vfs_getattr(req->gw->vfs, ino, &before);
-	if (e == 0)
-		e = nfs3_sattr(&a->new_attributes, &sa);
+	int e = nfs3_sattr(&a->new_attributes, &sa);
 	if (e == 0 && a->guard.check) {
 		sa.mask |= VFS_SET_GUARD_CTIME;
 		sa.guard_ctime.tv_sec = a->guard.sattrguard3_u.obj_ctime.seconds;
@@ -95,13 +89,9 @@ void nfs3_access(struct nfs_req *req, void *args, void *res)
 	ACCESS3args *a = args;
 	ACCESS3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in(req, &a->object, &ino);
-	if (r->status != NFS3_OK)
-		return;
 	struct mcfs_attr at;
-	int e = vfs_getattr(req->gw->vfs, ino, &at);
-	r->status = nfs3_errno(e);
-	if (e < 0)
+	r->status = nfs3_fh_in(req, &a->object, &ino, &at);
+	if (r->status != NFS3_OK)
 		return;
 	nfs3_post_op(req->gw, &at, &r->ACCESS3res_u.resok.obj_attributes);
 	r->ACCESS3res_u.resok.access = access_bits(req, &at, a->access);
@@ -112,7 +102,7 @@ void nfs3_fsstat(struct nfs_req *req, void *args, void *res)
 	FSSTAT3args *a = args;
 	FSSTAT3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in(req, &a->fsroot, &ino);
+	r->status = nfs3_fh_in(req, &a->fsroot, &ino, NULL);
 	if (r->status != NFS3_OK)
 		return;
 	struct vfs_statfs st;
@@ -136,7 +126,7 @@ void nfs3_fsinfo(struct nfs_req *req, void *args, void *res)
 	FSINFO3args *a = args;
 	FSINFO3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in(req, &a->fsroot, &ino);
+	r->status = nfs3_fh_in(req, &a->fsroot, &ino, NULL);
 	if (r->status != NFS3_OK)
 		return;
 	FSINFO3resok *ok = &r->FSINFO3res_u.resok;
@@ -156,7 +146,7 @@ void nfs3_pathconf(struct nfs_req *req, void *args, void *res)
 	PATHCONF3args *a = args;
 	PATHCONF3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in(req, &a->object, &ino);
+	r->status = nfs3_fh_in(req, &a->object, &ino, NULL);
 	if (r->status != NFS3_OK)
 		return;
 	PATHCONF3resok *ok = &r->PATHCONF3res_u.resok;

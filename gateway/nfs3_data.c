@@ -14,12 +14,12 @@ void nfs3_read(struct nfs_req *req, void *args, void *res)
 	READ3args *a = args;
 	READ3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in(req, &a->file, &ino);
+	struct mcfs_attr at;
+	r->status = nfs3_fh_in(req, &a->file, &ino, &at);
 	if (r->status != NFS3_OK)
 		return;
-	struct mcfs_attr at;
-	int e = vfs_getattr(req->gw->vfs, ino, &at);
-	if (e == 0 && at.type != MCFS_FILE)
+	int e = 0;
+	if (at.type != MCFS_FILE)
 		e = at.type == MCFS_DIR ? -EISDIR : -EINVAL;
 	/* The owner may always read (the client checked the open); others need r. */
 	if (e == 0 && req->cred.uid != 0 && req->cred.uid != at.uid &&
@@ -52,17 +52,15 @@ void nfs3_write(struct nfs_req *req, void *args, void *res)
 	WRITE3args *a = args;
 	WRITE3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in_write(req, &a->file, &ino);
+	struct mcfs_attr before, after;
+	r->status = nfs3_fh_in_write(req, &a->file, &ino, &before);
 	if (r->status != NFS3_OK)
 		return;
 	if (a->data.data_len < a->count || a->count > NFS3_MAX_IO) {
 		r->status = NFS3ERR_INVAL;
 		return;
 	}
-	struct mcfs_attr before, after;
-	int e = vfs_getattr(req->gw->vfs, ino, &before);
-	if (e == 0)
-		e = vfs_write(req->gw->vfs, &req->cred, ino, a->offset, a->data.data_val, a->count,
+	int e = vfs_write(req->gw->vfs, &req->cred, ino, a->offset, a->data.data_val, a->count,
 			      &after);
 	bool sync = a->stable != UNSTABLE;
 	if (e == 0 && sync) {
@@ -87,7 +85,7 @@ void nfs3_commit(struct nfs_req *req, void *args, void *res)
 	COMMIT3args *a = args;
 	COMMIT3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in_write(req, &a->file, &ino);
+	r->status = nfs3_fh_in_write(req, &a->file, &ino, NULL);
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr at;

@@ -109,12 +109,9 @@ static int fill(struct dir_fill *f, mcfs_ino_t dir, const struct mcfs_attr *da, 
 static nfsstat3 open_dir(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *dir,
 			 struct mcfs_attr *da)
 {
-	nfsstat3 st = nfs3_fh_in(req, fh, dir);
+	nfsstat3 st = nfs3_fh_in(req, fh, dir, da);
 	if (st != NFS3_OK)
 		return st;
-	int e = vfs_getattr(req->gw->vfs, *dir, da);
-	if (e < 0)
-		return nfs3_errno(e);
 	return da->type == MCFS_DIR ? NFS3_OK : NFS3ERR_NOTDIR;
 }
 

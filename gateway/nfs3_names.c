@@ -12,18 +12,18 @@ void nfs3_lookup(struct nfs_req *req, void *args, void *res)
 	LOOKUP3args *a = args;
 	LOOKUP3res *r = res;
 	mcfs_ino_t dir;
-	r->status = nfs3_fh_in(req, &a->what.dir, &dir);
+	struct mcfs_attr at, da;
+	r->status = nfs3_fh_in(req, &a->what.dir, &dir, &da);
 	if (r->status == NFS3_OK)
 		r->status = nfs3_name_ok(a->what.name);
 	if (r->status != NFS3_OK)
 		return;
-	struct mcfs_attr at, da;
 	int e;
 	if (strcmp(a->what.name, "..") == 0 && dir == req->exp->root)
 		e = vfs_getattr(req->gw->vfs, dir, &at); /* never above the export */
 	else
 		e = vfs_lookup(req->gw->vfs, &req->cred, dir, a->what.name, &at);
-	bool have_dir = vfs_getattr(req->gw->vfs, dir, &da) == 0;
+	bool have_dir = true; /* a lookup changes nothing: the attributes from the check hold */
 	r->status = nfs3_errno(e);
 	if (e < 0) {
 		nfs3_post_op(req->gw, have_dir ? &da : NULL, &r->LOOKUP3res_u.resfail.dir_attributes);
@@ -43,7 +43,7 @@ void nfs3_readlink(struct nfs_req *req, void *args, void *res)
 	READLINK3args *a = args;
 	READLINK3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in(req, &a->symlink, &ino);
+	r->status = nfs3_fh_in(req, &a->symlink, &ino, NULL);
 	if (r->status != NFS3_OK)
 		return;
 	char *target = malloc(MCFS_SYMLINK_MAX + 1);
@@ -60,7 +60,7 @@ void nfs3_readlink(struct nfs_req *req, void *args, void *res)
 /* The directory handle (of a writable export) and the name of a change. */
 static nfsstat3 where_in(struct nfs_req *req, const diropargs3 *where, mcfs_ino_t *dir)
 {
-	nfsstat3 st = nfs3_fh_in_write(req, &where->dir, dir);
+	nfsstat3 st = nfs3_fh_in_write(req, &where->dir, dir, NULL);
 	return st == NFS3_OK ? nfs3_name_ok(where->name) : st;
 }
 
@@ -256,10 +256,10 @@ void nfs3_rename(struct nfs_req *req, void *args, void *res)
 	RENAME3args *a = args;
 	RENAME3res *r = res;
 	mcfs_ino_t from, to;
-	r->status = nfs3_fh_in_write(req, &a->from.dir, &from);
+	r->status = nfs3_fh_in_write(req, &a->from.dir, &from, NULL);
 	const struct export *from_exp = req->exp;
 	if (r->status == NFS3_OK)
-		r->status = nfs3_fh_in_write(req, &a->to.dir, &to);
+		r->status = nfs3_fh_in_write(req, &a->to.dir, &to, NULL);
 	if (r->status == NFS3_OK && req->exp != from_exp)
 		r->status = NFS3ERR_XDEV;
 	if (r->status == NFS3_OK)
@@ -287,10 +287,10 @@ void nfs3_link(struct nfs_req *req, void *args, void *res)
 	LINK3args *a = args;
 	LINK3res *r = res;
 	mcfs_ino_t file, dir;
-	r->status = nfs3_fh_in_write(req, &a->file, &file);
+	r->status = nfs3_fh_in_write(req, &a->file, &file, NULL);
 	const struct export *file_exp = req->exp;
 	if (r->status == NFS3_OK)
-		r->status = nfs3_fh_in_write(req, &a->link.dir, &dir);
+		r->status = nfs3_fh_in_write(req, &a->link.dir, &dir, NULL);
 	if (r->status == NFS3_OK && req->exp != file_exp)
 		r->status = NFS3ERR_XDEV;
 	if (r->status == NFS3_OK)

@@ -60,10 +60,13 @@ bool_t xdr_nothing(XDR *xdrs, void *ptr);
 /* ---- nfs3_util.c */
 nfsstat3 nfs3_errno(int err);
 /* Decodes a handle and checks it against the exports and the client; on
- * success req->exp and req->cred are set. */
-nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino);
+ * success req->exp and req->cred are set, and *attr (when not NULL) gets the
+ * attributes that the check fetched anyway, saving the caller a round trip. */
+nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino,
+		    struct mcfs_attr *attr);
 /* Like nfs3_fh_in and also refuses a read-only export with NFS3ERR_ROFS. */
-nfsstat3 nfs3_fh_in_write(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino);
+nfsstat3 nfs3_fh_in_write(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino,
+			  struct mcfs_attr *attr);
 /* Fills an outgoing handle (malloc'd bytes) for ino under req->exp. */
 int nfs3_fh_out(struct nfs_req *req, const struct mcfs_attr *a, nfs_fh3 *out);
 void nfs3_fattr(const struct gateway *gw, const struct mcfs_attr *a, fattr3 *out);

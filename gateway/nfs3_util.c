@@ -82,7 +82,8 @@ static nfsstat3 check_export(struct nfs_req *req, const struct export *e)
 	return NFS3_OK;
 }
 
-nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino)
+nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino,
+		    struct mcfs_attr *attr)
 {
 	struct fhandle h;
 	int r = fh_decode((const uint8_t *)fh->data.data_val, fh->data.data_len,
@@ -99,12 +100,15 @@ nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino)
 	if (r < 0)
 		return nfs3_errno(r);
 	*ino = h.ino;
+	if (attr)
+		*attr = a;
 	return NFS3_OK;
 }
 
-nfsstat3 nfs3_fh_in_write(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino)
+nfsstat3 nfs3_fh_in_write(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino,
+			  struct mcfs_attr *attr)
 {
-	nfsstat3 st = nfs3_fh_in(req, fh, ino);
+	nfsstat3 st = nfs3_fh_in(req, fh, ino, attr);
 	if (st == NFS3_OK && req->exp->read_only)
 		return NFS3ERR_ROFS;
 	return st;
