@@ -13,6 +13,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pkgs="build-essential autoconf automake libtool pkg-config
       libtirpc-dev libhiredis-dev libcurl4-openssl-dev libssl-dev liburcu-dev
       libinih-dev libcunit1-dev redis-server libnfs-dev libnfs-utils rpcsvc-proto"
+# The kernel-client test: qemu, and ip(8) for its network namespace.
+[ "$want_test" = yes ] && pkgs="$pkgs qemu-system-x86 iproute2 gzip"
 # node and npm may come from elsewhere (NodeSource bundles npm): only ask
 # Debian for them when they are missing.
 if [ "$want_test" = yes ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then

@@ -12,10 +12,14 @@
 #include "meta_ops.h"
 #include "vfs_impl.h"
 
-/* Uploads buf as the blocks of slice id. */
-static int upload_slice(struct vfs *v, uint64_t id, const uint8_t *buf, uint32_t size)
+/* Runs one operation on every block of slice id (size bytes), all at once:
+ * PUT takes the blocks from buf, DELETE needs no buffer. */
+static int slice_blocks_batch(struct vfs *v, enum objstore_op_kind kind, uint64_t id,
+			      uint32_t size, const uint8_t *buf)
 {
 	uint32_t bs = v->vol.block_size, n = layout_block_count(size, bs);
+	if (n == 0)
+		return 0;
 	struct objstore_op *ops = calloc(n, sizeof(*ops));
 	char(*keys)[256] = calloc(n, sizeof(*keys));
 	if (!ops || !keys) {
@@ -26,10 +30,10 @@ static int upload_slice(struct vfs *v, uint64_t id, const uint8_t *buf, uint32_t
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = layout_block_len(size, bs, i);
 		layout_block_key(keys[i], sizeof(keys[i]), v->vol.name, id, i, len);
-		ops[i] = (struct objstore_op){.kind = OBJSTORE_PUT,
+		ops[i] = (struct objstore_op){.kind = kind,
 					      .key = keys[i],
-					      .buf = (void *)(buf + (size_t)i * bs),
-					      .len = len};
+					      .buf = buf ? (void *)(buf + (size_t)i * bs) : NULL,
+					      .len = buf ? len : 0};
 	}
 	int r = objstore_batch(v->store, ops, n);
 	free(ops);
@@ -61,7 +65,7 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 	if (r == 0)
 		r = vfs_next_slice_id(v, &out.id);
 	if (r == 0)
-		r = upload_slice(v, out.id, buf, end);
+		r = slice_blocks_batch(v, OBJSTORE_PUT, out.id, end, buf);
 	free(buf);
 	/* The records exactly as stored, to detect a concurrent change. */
 	uint8_t *expect = malloc(n * SLICE_PACKED_LEN);
@@ -100,20 +104,6 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 		log_debug("compacted inode %llu chunk %u: %zu slices into one",
 			  (unsigned long long)ino, chunk, n);
 	return r < 0 ? r : 1;
-}
-
-/* Deletes every block of a freed slice from this region's bucket. */
-static int delete_slice_blocks(struct vfs *v, uint64_t id, uint32_t size)
-{
-	uint32_t bs = v->vol.block_size, n = layout_block_count(size, bs);
-	for (uint32_t i = 0; i < n; i++) {
-		char key[256];
-		layout_block_key(key, sizeof(key), v->vol.name, id, i, layout_block_len(size, bs, i));
-		int r = objstore_delete(v->store, key);
-		if (r < 0)
-			return r;
-	}
-	return 0;
 }
 
 static const char *entry_field(const redisReply *fields, const char *name)
@@ -186,8 +176,8 @@ int maintenance_apply_deletions(struct vfs *v, uint64_t delay_seconds, uint64_t 
 			const char *id = entry_field(e->element[1], "id");
 			const char *size = entry_field(e->element[1], "size");
 			if (id && size)
-				r = delete_slice_blocks(v, strtoull(id, NULL, 10),
-							(uint32_t)strtoul(size, NULL, 10));
+				r = slice_blocks_batch(v, OBJSTORE_DELETE, strtoull(id, NULL, 10),
+						       (uint32_t)strtoul(size, NULL, 10), NULL);
 			if (r == 0) {
 				snprintf(cursor, sizeof(cursor), "%s", e->element[0]->str);
 				(*deleted)++;

@@ -207,10 +207,11 @@ static struct meta_conn *conn_acquire(struct meta *m)
 	return &m->conns[i];
 }
 
-/* One attempt on one connection. Returns 0 with a reply, a negative errno, and
- * sets *retry when trying again (after reconnecting) may help. */
-static int attempt(struct meta *m, struct meta_conn *c, int argc, const char **argv,
-		   const size_t *lens, redisReply **reply, int *retry)
+/* One attempt of a pre-formatted command on one connection. Returns 0 with a
+ * reply, or a negative errno and sets *retry when trying again (after
+ * reconnecting) may help. */
+static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t len,
+		   redisReply **reply, int *retry)
 {
 	*retry = 0;
 	if (!c->ctx) {
@@ -220,8 +221,9 @@ static int attempt(struct meta *m, struct meta_conn *c, int argc, const char **a
 			return r;
 		}
 	}
-	redisReply *rep = redisCommandArgv(c->ctx, argc, argv, lens);
-	if (!rep) {
+	redisReply *rep = NULL;
+	if (redisAppendFormattedCommand(c->ctx, cmd, len) != REDIS_OK ||
+	    redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep) {
 		int r = errno_of_ctx(c->ctx);
 		conn_drop(c);
 		*retry = 1;
@@ -231,7 +233,7 @@ static int attempt(struct meta *m, struct meta_conn *c, int argc, const char **a
 		int transient;
 		int r = errno_of_reply(rep, &transient);
 		if (r != -ENOEXEC && !transient)
-			log_warn("redis %s: %s", argv[0], rep->str);
+			log_warn("redis: %s", rep->str);
 		freeReplyObject(rep);
 		*retry = transient;
 		return r;
@@ -240,12 +242,13 @@ static int attempt(struct meta *m, struct meta_conn *c, int argc, const char **a
 	return 0;
 }
 
-int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens)
+/* Runs a formatted command through the pool with bounded retries. */
+static int run_formatted(struct meta *m, const char *cmd, size_t len, redisReply **reply)
 {
 	int r, retry;
 	for (unsigned n = 1;; n++) {
 		struct meta_conn *c = conn_acquire(m);
-		r = attempt(m, c, argc, argv, lens, reply, &retry);
+		r = attempt(m, c, cmd, len, reply, &retry);
 		pthread_mutex_unlock(&c->lock);
 		if (r == 0 || !retry)
 			return r;
@@ -257,9 +260,19 @@ int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, co
 	return r == -EAGAIN ? -ETIMEDOUT : r;
 }
 
+int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens)
+{
+	char *cmd;
+	long long len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+	if (len < 0)
+		return -ENOMEM;
+	int r = run_formatted(m, cmd, (size_t)len, reply);
+	redisFreeCommand(cmd);
+	return r;
+}
+
 int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...)
 {
-	/* Formats with hiredis, then runs the pre-formatted command through the pool. */
 	char *cmd;
 	va_list ap;
 	va_start(ap, fmt);
@@ -267,38 +280,9 @@ int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0)
 		return -ENOMEM;
-	int r, retry = 0;
-	for (unsigned n = 1;; n++) {
-		struct meta_conn *c = conn_acquire(m);
-		r = 0;
-		if (!c->ctx)
-			r = conn_open(m, c);
-		if (r == 0) {
-			redisReply *rep = NULL;
-			if (redisAppendFormattedCommand(c->ctx, cmd, (size_t)len) != REDIS_OK ||
-			    redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep) {
-				r = errno_of_ctx(c->ctx);
-				conn_drop(c);
-				retry = 1;
-			} else if (rep->type == REDIS_REPLY_ERROR) {
-				int transient;
-				r = errno_of_reply(rep, &transient);
-				if (!transient)
-					log_warn("redis: %s", rep->str);
-				retry = transient;
-				freeReplyObject(rep);
-			} else {
-				*reply = rep;
-			}
-		} else {
-			retry = r != -EACCES;
-		}
-		pthread_mutex_unlock(&c->lock);
-		if (r == 0 || !retry || !retry_wait(&m->retry, n))
-			break;
-	}
+	int r = run_formatted(m, cmd, (size_t)len, reply);
 	redisFreeCommand(cmd);
-	return r == -EAGAIN ? -ETIMEDOUT : r;
+	return r;
 }
 
 static int script_index(const struct meta *m, const char *name)

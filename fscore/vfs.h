@@ -142,6 +142,9 @@ struct vfs_statfs {
 	uint64_t total_inodes, used_inodes, avail_inodes;
 };
 int vfs_statfs(struct vfs *v, struct vfs_statfs *out);
+/* The rwx bits (4 read, 2 write, 1 execute/search) that mode, owner and group
+ * give c on an object; root gets all but execute of a file with no x bit. */
+unsigned vfs_mode_bits(const struct mcfs_cred *c, const struct mcfs_attr *a);
 /* mask: 4 read, 2 write, 1 execute/search; -EACCES if not all allowed. */
 int vfs_access(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, unsigned mask);
 

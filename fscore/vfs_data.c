@@ -168,15 +168,8 @@ int vfs_read(struct vfs *v, mcfs_ino_t ino, uint64_t off, size_t len, void *buf,
 
 static bool may_write(const struct mcfs_cred *c, const struct mcfs_attr *a)
 {
-	if (c->uid == 0 || c->uid == a->uid)
-		return true; /* the owner may write whatever the mode says now, as NFS servers allow */
-	unsigned bits = a->mode & 7;
-	if (a->gid == c->gid)
-		bits = (a->mode >> 3) & 7;
-	for (uint32_t i = 0; i < c->ngroups && i < MCFS_MAX_GROUPS; i++)
-		if (c->groups[i] == a->gid)
-			bits = (a->mode >> 3) & 7;
-	return bits & 2;
+	/* the owner may write whatever the mode says now, as NFS servers allow */
+	return c->uid == a->uid || (vfs_mode_bits(c, a) & 2);
 }
 
 static int flush_locked(struct vfs *v, struct vfs_file *f)

@@ -365,7 +365,7 @@ int vfs_readdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, uint64
 		return r;
 	if (da.type != MCFS_DIR)
 		return -ENOTDIR;
-	if (vfs_access(v, c, dir, 4) < 0)
+	if (!(vfs_mode_bits(c, &da) & 4))
 		return -EACCES;
 	*eof = false;
 	for (;;) {
@@ -449,6 +449,17 @@ static bool cred_has_group(const struct mcfs_cred *c, uint32_t gid)
 	return false;
 }
 
+unsigned vfs_mode_bits(const struct mcfs_cred *c, const struct mcfs_attr *a)
+{
+	if (c->uid == 0)
+		return a->type == MCFS_DIR || (a->mode & 0111) ? 7 : 6;
+	if (a->uid == c->uid)
+		return (a->mode >> 6) & 7;
+	if (cred_has_group(c, a->gid))
+		return (a->mode >> 3) & 7;
+	return a->mode & 7;
+}
+
 int vfs_access(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, unsigned mask)
 {
 	struct mcfs_attr a;
@@ -456,18 +467,7 @@ int vfs_access(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, unsigne
 	if (r < 0)
 		return r;
 	mask &= 7;
-	if (c->uid == 0) {
-		/* root may do anything but execute a file that has no x bit at all */
-		if ((mask & 1) && a.type != MCFS_DIR && !(a.mode & 0111))
-			return -EACCES;
-		return 0;
-	}
-	unsigned bits = a.mode & 7;
-	if (a.uid == c->uid)
-		bits = (a.mode >> 6) & 7;
-	else if (cred_has_group(c, a.gid))
-		bits = (a.mode >> 3) & 7;
-	return (bits & mask) == mask ? 0 : -EACCES;
+	return (vfs_mode_bits(c, &a) & mask) == mask ? 0 : -EACCES;
 }
 
 /* ---- extended attributes */

@@ -50,38 +50,37 @@ static void reply_small(struct rpc_request *rq, int len, const uint8_t *buf)
 		rpc_request_drop(rq);
 }
 
-/* Picks the procedure table, or answers the error itself and returns NULL. */
+static const struct {
+	uint32_t prog, vers;
+	const struct rpc_proc *procs;
+	const unsigned *nprocs;
+} programs[] = {
+	{NFS_PROGRAM, NFS_V3, nfs3_procs, &nfs3_nprocs},
+	{MOUNT_PROGRAM, MOUNT_V3, mount3_procs, &mount3_nprocs},
+};
+
+/* Picks the procedure, or answers the error itself and returns NULL. */
 static const struct rpc_proc *find_proc(struct nfs_req *req)
 {
 	uint8_t buf[128];
-	const struct rpc_proc *table;
-	unsigned n;
 	uint32_t xid = req->hdr.xid;
-	if (req->hdr.prog == NFS_PROGRAM) {
-		table = nfs3_procs;
-		n = nfs3_nprocs;
-		if (req->hdr.vers != NFS_V3) {
-			reply_small(req->rq, rpc_encode_prog_mismatch(buf, sizeof(buf), xid, 3, 3),
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		if (programs[i].prog != req->hdr.prog)
+			continue;
+		uint32_t v = programs[i].vers;
+		if (req->hdr.vers != v) {
+			reply_small(req->rq, rpc_encode_prog_mismatch(buf, sizeof(buf), xid, v, v),
 				    buf);
 			return NULL;
 		}
-	} else if (req->hdr.prog == MOUNT_PROGRAM) {
-		table = mount3_procs;
-		n = mount3_nprocs;
-		if (req->hdr.vers != MOUNT_V3) {
-			reply_small(req->rq, rpc_encode_prog_mismatch(buf, sizeof(buf), xid, 3, 3),
-				    buf);
+		if (req->hdr.proc >= *programs[i].nprocs) {
+			reply_small(req->rq, rpc_encode_proc_unavail(buf, sizeof(buf), xid), buf);
 			return NULL;
 		}
-	} else {
-		reply_small(req->rq, rpc_encode_prog_unavail(buf, sizeof(buf), xid), buf);
-		return NULL;
+		return &programs[i].procs[req->hdr.proc];
 	}
-	if (req->hdr.proc >= n) {
-		reply_small(req->rq, rpc_encode_proc_unavail(buf, sizeof(buf), xid), buf);
-		return NULL;
-	}
-	return &table[req->hdr.proc];
+	reply_small(req->rq, rpc_encode_prog_unavail(buf, sizeof(buf), xid), buf);
+	return NULL;
 }
 
 /* Answers header-level problems; returns false when the request is finished. */

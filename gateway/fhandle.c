@@ -30,21 +30,31 @@ void fh_encode(const struct fhandle *fh, uint8_t out[FH_SIZE])
 	out[0] = FH_MAGIC0;
 	out[1] = FH_MAGIC1;
 	out[2] = FH_VERSION;
-	out[3] = 0;
+	out[3] = fh->flags;
 	memcpy(out + 4, fh->volume, 16);
 	put_be(out + 20, fh->ino, 8);
 	put_be(out + 28, fh->generation, 4);
 	put_be(out + 32, fh->export_id, 4);
 }
 
-int fh_decode(const uint8_t *buf, size_t len, const uint8_t volume[16], struct fhandle *out)
+int fh_parse(const uint8_t *buf, size_t len, struct fhandle *out)
 {
-	if (len != FH_SIZE || buf[0] != FH_MAGIC0 || buf[1] != FH_MAGIC1 || buf[2] != FH_VERSION)
+	if (!buf || len != FH_SIZE || buf[0] != FH_MAGIC0 || buf[1] != FH_MAGIC1 ||
+	    buf[2] != FH_VERSION)
 		return -EBADMSG;
+	out->flags = buf[3];
 	memcpy(out->volume, buf + 4, 16);
 	out->ino = get_be(buf + 20, 8);
 	out->generation = (uint32_t)get_be(buf + 28, 4);
 	out->export_id = (uint32_t)get_be(buf + 32, 4);
+	return 0;
+}
+
+int fh_decode(const uint8_t *buf, size_t len, const uint8_t volume[16], struct fhandle *out)
+{
+	int r = fh_parse(buf, len, out);
+	if (r < 0)
+		return r;
 	if (memcmp(out->volume, volume, 16) != 0)
 		return -ESTALE;
 	return out->ino == 0 ? -EBADMSG : 0;

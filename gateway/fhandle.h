@@ -14,7 +14,12 @@
 
 #define FH_SIZE 36
 
+/* flags: 0 for a handle of the volume; FH_FLAG_PSEUDO for a node of the
+ * NFSv4 pseudo file system (inode = pseudo node number). */
+#define FH_FLAG_PSEUDO 0x01
+
 struct fhandle {
+	uint8_t flags;
 	uint8_t volume[16];
 	mcfs_ino_t ino;
 	uint32_t generation;
@@ -23,6 +28,9 @@ struct fhandle {
 
 /* Writes the wire form: "MC", version, flags, uuid, inode, generation, export id. */
 void fh_encode(const struct fhandle *fh, uint8_t out[FH_SIZE]);
+/* Parses the wire form without judging it: 0, or -EBADMSG for garbage
+ * (wrong size, magic or version). */
+int fh_parse(const uint8_t *buf, size_t len, struct fhandle *out);
 /* Returns 0, -EBADMSG for garbage (wrong size, magic or version: BADHANDLE),
  * or -ESTALE when the handle is well formed but of another volume. */
 int fh_decode(const uint8_t *buf, size_t len, const uint8_t volume[16], struct fhandle *out);

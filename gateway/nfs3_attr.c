@@ -49,29 +49,10 @@ void nfs3_setattr(struct nfs_req *req, void *args, void *res)
 	}
 }
 
-static bool in_groups(const struct mcfs_cred *c, uint32_t gid)
-{
-	if (c->gid == gid)
-		return true;
-	for (uint32_t i = 0; i < c->ngroups; i++)
-		if (c->groups[i] == gid)
-			return true;
-	return false;
-}
-
 /* What the caller may do with an object, from its mode bits (RFC 1813 §3.3.4). */
 static uint32 access_bits(const struct nfs_req *req, const struct mcfs_attr *a, uint32 want)
 {
-	const struct mcfs_cred *c = &req->cred;
-	unsigned perm;
-	if (c->uid == 0)
-		perm = 07 & (a->type == MCFS_DIR || (a->mode & 0111) ? 07 : 06);
-	else if (c->uid == a->uid)
-		perm = (a->mode >> 6) & 7;
-	else if (in_groups(c, a->gid))
-		perm = (a->mode >> 3) & 7;
-	else
-		perm = a->mode & 7;
+	unsigned perm = vfs_mode_bits(&req->cred, a);
 	uint32 got = 0;
 	if (perm & 4)
 		got |= ACCESS3_READ;

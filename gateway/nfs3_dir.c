@@ -39,40 +39,34 @@ static int add_entry(struct dir_fill *f, const char *name, mcfs_ino_t ino, uint6
 	if (f->used + size > f->budget || (f->plus && f->dir_used + base > f->dir_budget) ||
 	    f->count >= READDIR_MAX_ENTRIES)
 		return 1;
+	/* entry3 and entryplus3 begin alike; only the plus entry has more. */
+	void *e = calloc(1, f->plus ? sizeof(entryplus3) : sizeof(entry3));
 	char *copy = strdup(name);
-	if (!copy) {
+	if (!e || !copy) {
+		free(e);
+		free(copy);
 		f->error = -ENOMEM;
 		return 1;
 	}
 	if (f->plus) {
-		entryplus3 *e = calloc(1, sizeof(*e));
-		if (!e) {
-			free(copy);
-			f->error = -ENOMEM;
-			return 1;
-		}
-		e->fileid = ino;
-		e->name = copy;
-		e->cookie = cookie;
+		entryplus3 *p = e;
+		p->fileid = ino;
+		p->name = copy;
+		p->cookie = cookie;
 		if (attr) {
-			nfs3_post_op(f->req->gw, attr, &e->name_attributes);
-			e->name_handle.handle_follows =
-				nfs3_fh_out(f->req, attr, &e->name_handle.post_op_fh3_u.handle) == 0;
+			nfs3_post_op(f->req->gw, attr, &p->name_attributes);
+			p->name_handle.handle_follows =
+				nfs3_fh_out(f->req, attr, &p->name_handle.post_op_fh3_u.handle) == 0;
 		}
-		*f->tailp = e;
-		f->tailp = &e->nextentry;
+		*f->tailp = p;
+		f->tailp = &p->nextentry;
 	} else {
-		entry3 *e = calloc(1, sizeof(*e));
-		if (!e) {
-			free(copy);
-			f->error = -ENOMEM;
-			return 1;
-		}
-		e->fileid = ino;
-		e->name = copy;
-		e->cookie = cookie;
-		*f->tail3 = e;
-		f->tail3 = &e->nextentry;
+		entry3 *p = e;
+		p->fileid = ino;
+		p->name = copy;
+		p->cookie = cookie;
+		*f->tail3 = p;
+		f->tail3 = &p->nextentry;
 	}
 	f->used += size;
 	f->dir_used += base;

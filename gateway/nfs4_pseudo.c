@@ -7,10 +7,6 @@
 #include <sys/types.h>
 #include <time.h>
 
-#define FH_MAGIC0  'M'
-#define FH_MAGIC1  'C'
-#define FH_VERSION 1
-
 /* Salting past this many collisions would mean a broken hash, not bad luck. */
 #define MAX_REHASH 64
 
@@ -578,53 +574,31 @@ enum np4_status np4_getattr(const struct np4_tree *t, uint64_t node, const struc
 	return NP4_OK;
 }
 
-/* ---- handles ---- */
-
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = n - 1; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
+/* ---- handles: the volume's handle layout, with the pseudo flag ---- */
 
 bool np4_is_pseudo_handle(const uint8_t *buf, size_t len)
 {
-	return buf && len == NP4_FH_SIZE && buf[0] == FH_MAGIC0 && buf[1] == FH_MAGIC1 &&
-	       buf[2] == FH_VERSION && buf[3] == NP4_FH_FLAG_PSEUDO;
+	struct fhandle h;
+	return fh_parse(buf, len, &h) == 0 && h.flags == FH_FLAG_PSEUDO;
 }
 
 void np4_fh_encode(const uint8_t volume[16], uint64_t node, uint8_t out[NP4_FH_SIZE])
 {
-	out[0] = FH_MAGIC0;
-	out[1] = FH_MAGIC1;
-	out[2] = FH_VERSION;
-	out[3] = NP4_FH_FLAG_PSEUDO;
-	memcpy(out + 4, volume, 16);
-	put_be(out + 20, node, 8);
-	put_be(out + 28, 0, 4); /* generation */
-	put_be(out + 32, 0, 4); /* export id: none */
+	struct fhandle h = {.flags = FH_FLAG_PSEUDO, .ino = node}; /* no generation, no export */
+	memcpy(h.volume, volume, 16);
+	fh_encode(&h, out);
 }
 
 enum np4_status np4_fh_decode(const uint8_t *buf, size_t len, const uint8_t volume[16],
 			      uint64_t *node)
 {
-	if (!np4_is_pseudo_handle(buf, len))
+	struct fhandle h;
+	if (fh_parse(buf, len, &h) < 0 || h.flags != FH_FLAG_PSEUDO || !(h.ino & NP4_NODE_BIT) ||
+	    h.generation != 0 || h.export_id != 0)
 		return NP4ERR_BADHANDLE;
-	uint64_t ino = get_be(buf + 20, 8);
-	if (!(ino & NP4_NODE_BIT) || get_be(buf + 28, 4) != 0 || get_be(buf + 32, 4) != 0)
-		return NP4ERR_BADHANDLE;
-	if (memcmp(buf + 4, volume, 16) != 0)
+	if (memcmp(h.volume, volume, 16) != 0)
 		return NP4ERR_STALE;
-	*node = ino;
+	*node = h.ino;
 	return NP4_OK;
 }
 

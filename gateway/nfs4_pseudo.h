@@ -27,6 +27,7 @@
 #ifndef MCFS_NFS4_PSEUDO_H
 #define MCFS_NFS4_PSEUDO_H
 
+#include "fhandle.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -47,8 +48,8 @@ enum np4_status {
 	NP4ERR_TOOSMALL = 10005,
 };
 
-#define NP4_FH_SIZE	   36 /* FH_SIZE */
-#define NP4_FH_FLAG_PSEUDO 0x01
+#define NP4_FH_SIZE	   FH_SIZE
+#define NP4_FH_FLAG_PSEUDO FH_FLAG_PSEUDO
 #define NP4_NODE_BIT	   (UINT64_C(1) << 63)
 #define NP4_NAME_MAX	   255
 
