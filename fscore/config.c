@@ -47,6 +47,10 @@ void config_defaults(struct mcfs_config *cfg)
 	cfg->log_syslog = false;
 	strcpy(cfg->listen, "0.0.0.0:2049");
 	cfg->threads = 0;
+	cfg->nfs4_lease_s = 90;
+	cfg->nfs4_grace_s = 0;
+	strcpy(cfg->nfs4_domain, "localdomain");
+	cfg->nfs4_idmap_names = false;
 }
 
 enum key_kind {
@@ -101,11 +105,17 @@ static const struct key_desc keys[] = {
     KEY("gateway", "pid_file", K_PATH, pid_file, 0, 0),
     KEY("gateway", "threads", K_UINT, threads, 0, 1024),
     KEY("gateway", "export", K_EXPORT, exports, 0, 0),
+    KEY("nfs4", "lease_time", K_DURATION, nfs4_lease_s, 10, 3600),
+    KEY("nfs4", "grace_time", K_DURATION, nfs4_grace_s, 0, 3600),
+    KEY("nfs4", "domain", K_NAME, nfs4_domain, 1, 0),
+    KEY("nfs4", "idmap_names", K_BOOL, nfs4_idmap_names, 0, 0),
+    KEY("nfs4", "recovery_id", K_NAME, nfs4_recovery, 1, 0),
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= 64, "load_ctx.seen is a 64-bit mask");
 
-static const char *const sections[] = {"meta", "region", "s3", "cache", "data", "log", "gateway"};
+static const char *const sections[] = {"meta", "region", "s3",	    "cache",
+				       "data", "log",	 "gateway", "nfs4"};
 
 struct load_ctx {
 	const char *path;

@@ -15,34 +15,40 @@
 
 struct mcfs_config {
 	/* [meta] */
-	char meta_url[512];    /* url = redis://HOST:PORT[/DB] */
+	char meta_url[512];	 /* url = redis://HOST:PORT[/DB] */
 	char meta_password[256]; /* password = (secret) */
-	char replica_url[512]; /* replica = redis://... (mirror regions) */
+	char replica_url[512];	 /* replica = redis://... (mirror regions) */
 	/* [region] */
 	char region[64]; /* name = */
 	/* [s3] */
 	char s3_access_key[256];
 	char s3_secret_key[256]; /* secret */
-	char s3_region[64];      /* signing_region = ; default us-east-1 */
+	char s3_region[64];	 /* signing_region = ; default us-east-1 */
 	/* [cache] */
-	char cache_dir[1024];     /* dir = */
-	uint64_t cache_size;      /* size = (disk bound) */
-	uint64_t cache_mem;       /* memory = */
+	char cache_dir[1024];	   /* dir = */
+	uint64_t cache_size;	   /* size = (disk bound) */
+	uint64_t cache_mem;	   /* memory = */
 	unsigned readahead_blocks; /* readahead = number of blocks */
 	/* [data] */
 	uint64_t deletion_delay_s; /* deletion_delay = 1h */
 	unsigned upload_threads;   /* upload_threads = 16 */
-	uint64_t write_buffer;     /* write_buffer = bytes buffered per gateway before flushing */
+	uint64_t write_buffer;	   /* write_buffer = bytes buffered per gateway before flushing */
 	unsigned compact_slices;   /* compact_slices = slices in a chunk that trigger compaction */
 	/* [log] */
 	char log_level[16]; /* level = error|warn|info|debug */
 	bool log_syslog;    /* syslog = yes|no */
 	/* [gateway] */
-	char listen[128];   /* listen = ADDR:PORT */
+	char listen[128]; /* listen = ADDR:PORT */
 	char pid_file[1024];
 	unsigned threads;
 	char exports[CONFIG_MAX_EXPORTS][512]; /* export = PATH[:OPTIONS], repeatable */
 	unsigned nexports;
+	/* [nfs4] */
+	uint64_t nfs4_lease_s;	/* lease_time = 90s */
+	uint64_t nfs4_grace_s;	/* grace_time = (0: the lease time) */
+	char nfs4_domain[128];	/* domain = localdomain (owner@domain) */
+	bool nfs4_idmap_names;	/* idmap_names = no: numeric owners, as Linux nfsd with AUTH_SYS */
+	char nfs4_recovery[64]; /* recovery_id = (default: from listen) */
 };
 
 /* Fills in the documented defaults. */

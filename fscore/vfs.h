@@ -158,6 +158,16 @@ int vfs_listxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, char
 		  size_t *out_len);
 int vfs_removexattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const char *name);
 
+/* ---- records: small opaque key/value pairs a protocol layer keeps in the
+ * volume's metadata under a namespace (e.g. NFSv4 client records). */
+typedef int (*vfs_record_fn)(const void *key, size_t klen, const void *val, size_t vlen,
+			     void *arg);
+int vfs_record_put(struct vfs *v, const char *ns, const void *key, size_t klen, const void *val,
+		   size_t vlen);
+int vfs_record_del(struct vfs *v, const char *ns, const void *key, size_t klen);
+/* Calls cb for every record (non-zero from cb stops; negative is returned). */
+int vfs_record_list(struct vfs *v, const char *ns, vfs_record_fn cb, void *arg);
+
 /* Background maintenance, also callable directly (tests, `mcfs gc`):
  * compacts fragmented chunks of ino (all files when 0) and applies the
  * deletion log entries older than the delay. Returns what it did or -errno. */

@@ -55,31 +55,40 @@ static const struct {
 	const struct rpc_proc *procs;
 	const unsigned *nprocs;
 } programs[] = {
-	{NFS_PROGRAM, NFS_V3, nfs3_procs, &nfs3_nprocs},
-	{MOUNT_PROGRAM, MOUNT_V3, mount3_procs, &mount3_nprocs},
+    {NFS_PROGRAM, NFS_V3, nfs3_procs, &nfs3_nprocs},
+    {NFS_PROGRAM, NFS_V4, nfs4_procs, &nfs4_nprocs},
+    {MOUNT_PROGRAM, MOUNT_V3, mount3_procs, &mount3_nprocs},
 };
+
+static bool version_served(const struct nfs_req *req, size_t i)
+{
+	return programs[i].prog != NFS_PROGRAM || programs[i].vers != NFS_V4 || req->gw->nfs4;
+}
 
 /* Picks the procedure, or answers the error itself and returns NULL. */
 static const struct rpc_proc *find_proc(struct nfs_req *req)
 {
 	uint8_t buf[128];
-	uint32_t xid = req->hdr.xid;
+	uint32_t xid = req->hdr.xid, low = UINT32_MAX, high = 0;
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
-		if (programs[i].prog != req->hdr.prog)
+		if (programs[i].prog != req->hdr.prog || !version_served(req, i))
 			continue;
 		uint32_t v = programs[i].vers;
-		if (req->hdr.vers != v) {
-			reply_small(req->rq, rpc_encode_prog_mismatch(buf, sizeof(buf), xid, v, v),
-				    buf);
-			return NULL;
-		}
+		low = v < low ? v : low;
+		high = v > high ? v : high;
+		if (req->hdr.vers != v)
+			continue;
 		if (req->hdr.proc >= *programs[i].nprocs) {
 			reply_small(req->rq, rpc_encode_proc_unavail(buf, sizeof(buf), xid), buf);
 			return NULL;
 		}
 		return &programs[i].procs[req->hdr.proc];
 	}
-	reply_small(req->rq, rpc_encode_prog_unavail(buf, sizeof(buf), xid), buf);
+	if (high)
+		reply_small(req->rq, rpc_encode_prog_mismatch(buf, sizeof(buf), xid, low, high),
+			    buf);
+	else
+		reply_small(req->rq, rpc_encode_prog_unavail(buf, sizeof(buf), xid), buf);
 	return NULL;
 }
 
@@ -109,6 +118,10 @@ static bool header_ok(struct nfs_req *req)
 static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 {
 	struct rpc_request *rq = req->rq;
+	if (p->raw) {
+		p->raw(req);
+		return;
+	}
 	void *args = calloc(1, p->args_size);
 	void *res = calloc(1, p->res_size);
 	size_t cap = p->reply_cap ? p->reply_cap : SMALL_REPLY;
@@ -128,9 +141,14 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 		free(buf);
 		return;
 	}
-	struct drc_key key = {.peer = rq->peer, .peer_len = rq->peer_len, .xid = req->hdr.xid,
-			      .prog = req->hdr.prog, .vers = req->hdr.vers, .proc = req->hdr.proc,
-			      .body = rq->data, .body_len = rq->len};
+	struct drc_key key = {.peer = rq->peer,
+			      .peer_len = rq->peer_len,
+			      .xid = req->hdr.xid,
+			      .prog = req->hdr.prog,
+			      .vers = req->hdr.vers,
+			      .proc = req->hdr.proc,
+			      .body = rq->data,
+			      .body_len = rq->len};
 	bool cached = p->non_idempotent && req->gw->drc;
 	void *old = NULL;
 	size_t old_len = 0;
@@ -144,7 +162,7 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 		p->fn(req, args, res);
 		/* every result starts with its status word */
 		log_debug("%s %s xid %08x -> status %d",
-			  req->hdr.prog == NFS_PROGRAM ? "NFS3" : "MOUNT3", p->name, req->hdr.xid,
+			  req->hdr.prog == NFS_PROGRAM ? "NFS" : "MOUNT", p->name, req->hdr.xid,
 			  p->res_size >= sizeof(int) ? *(int *)res : 0);
 		int len = rpc_encode_results(buf, cap, req->hdr.xid, p->xdr_res, res);
 		if (len < 0) {

@@ -14,10 +14,11 @@
 #include "transport.h"
 #include "vfs.h"
 
-#define NFS_PROGRAM 100003
+#define NFS_PROGRAM   100003
 #define MOUNT_PROGRAM 100005
-#define NFS_V3 3
-#define MOUNT_V3 3
+#define NFS_V3	      3
+#define NFS_V4	      4
+#define MOUNT_V3      3
 
 /* Largest READ/WRITE payload we offer (FSINFO rtmax/wtmax). */
 #define NFS3_MAX_IO (1u << 20)
@@ -27,6 +28,8 @@ struct mount_entry {
 	char path[1024];
 	struct mount_entry *next;
 };
+
+struct nfs4_server;
 
 struct gateway {
 	struct vfs *vfs;
@@ -38,6 +41,7 @@ struct gateway {
 	struct drc *drc;
 	pthread_mutex_t mounts_lock;
 	struct mount_entry *mounts;
+	struct nfs4_server *nfs4; /* NULL until nfs4_server_start */
 };
 
 /* One request being served. */
@@ -46,8 +50,26 @@ struct nfs_req {
 	struct rpc_request *rq;
 	struct rpc_call_header hdr;
 	const struct export *exp; /* set once a handle has been accepted */
-	struct mcfs_cred cred;    /* the caller, squashed per that export */
+	struct mcfs_cred cred;	  /* the caller, squashed per that export */
 };
+
+/* A procedure: decode args, run, encode results. fn fills res (zeroed). */
+struct rpc_proc {
+	const char *name;
+	xdrproc_t xdr_args;
+	size_t args_size;
+	xdrproc_t xdr_res;
+	size_t res_size;
+	void (*fn)(struct nfs_req *req, void *args, void *res);
+	bool non_idempotent; /* answered from the duplicate request cache on retransmission */
+	size_t reply_cap;    /* room for the encoded reply; 0 = computed by the dispatcher */
+	/* Instead of all the above: a procedure that decodes and answers the
+	 * request itself (NFSv4 COMPOUND decodes one operation at a time). */
+	void (*raw)(struct nfs_req *req);
+};
+
+extern const struct rpc_proc nfs4_procs[];
+extern const unsigned nfs4_nprocs;
 
 /* The transport's request handler (dispatch.c). */
 void gateway_handle(struct rpc_request *rq, void *arg);

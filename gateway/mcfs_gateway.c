@@ -1,4 +1,4 @@
-/* mcfs-gateway: serves an mcfs volume over NFSv3 and MOUNT v3 on one port
+/* mcfs-gateway: serves an mcfs volume over NFSv3, NFSv4 and MOUNT v3 on one port
  * (see mcfs-gateway(8)). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,66 +18,105 @@
 #include "daemon.h"
 #include "gateway.h"
 #include "log.h"
+#include "nfs4_proc.h"
 #include "units.h"
 
 struct options {
 	const char *meta_url, *region, *listen, *config_path, *pid_file;
 	const char *exports[CONFIG_MAX_EXPORTS];
 	unsigned nexports;
-	const char *cache_dir, *cache_size, *log_level;
+	const char *cache_dir, *cache_size, *log_level, *lease_time, *grace_time;
 	bool foreground, syslog, no_rpcbind;
 	unsigned threads;
 };
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: mcfs-gateway --meta redis://HOST:PORT[/DB] [--region NAME]\n"
-		"                    [--listen ADDR:PORT] [--export PATH[:OPTIONS]]...\n"
-		"                    [--cache-dir DIR --cache-size SIZE] [--config FILE]\n"
-		"                    [--foreground] [--pid-file FILE] [--log-level LEVEL]\n"
-		"                    [--syslog] [--threads N] [--no-rpcbind]\n"
-		"export options: rw|ro, root_squash|all_squash|no_root_squash, anonuid=N,\n"
-		"  anongid=N, secure|insecure, clients=SPEC+SPEC (address, CIDR, host or *)\n"
-		"See mcfs-gateway(8).\n");
+	fprintf(out, "usage: mcfs-gateway --meta redis://HOST:PORT[/DB] [--region NAME]\n"
+		     "                    [--listen ADDR:PORT] [--export PATH[:OPTIONS]]...\n"
+		     "                    [--cache-dir DIR --cache-size SIZE] [--config FILE]\n"
+		     "                    [--foreground] [--pid-file FILE] [--log-level LEVEL]\n"
+		     "                    [--syslog] [--threads N] [--no-rpcbind]\n"
+		     "                    [--lease-time SECS] [--grace-time SECS]\n"
+		     "export options: rw|ro, root_squash|all_squash|no_root_squash, anonuid=N,\n"
+		     "  anongid=N, secure|insecure, clients=SPEC+SPEC (address, CIDR, host or *)\n"
+		     "See mcfs-gateway(8).\n");
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
-		{"meta", required_argument, 0, 'm'},	   {"region", required_argument, 0, 'r'},
-		{"listen", required_argument, 0, 'l'},	   {"export", required_argument, 0, 'e'},
-		{"cache-dir", required_argument, 0, 'C'},  {"cache-size", required_argument, 0, 'S'},
-		{"config", required_argument, 0, 'c'},	   {"foreground", no_argument, 0, 'f'},
-		{"pid-file", required_argument, 0, 'p'},   {"log-level", required_argument, 0, 'L'},
-		{"syslog", no_argument, 0, 's'},	   {"threads", required_argument, 0, 't'},
-		{"no-rpcbind", no_argument, 0, 'N'},	   {"help", no_argument, 0, 'h'},
-		{"version", no_argument, 0, 'V'},	   {0, 0, 0, 0}};
+	    {"meta", required_argument, 0, 'm'},       {"region", required_argument, 0, 'r'},
+	    {"listen", required_argument, 0, 'l'},     {"export", required_argument, 0, 'e'},
+	    {"cache-dir", required_argument, 0, 'C'},  {"cache-size", required_argument, 0, 'S'},
+	    {"config", required_argument, 0, 'c'},     {"foreground", no_argument, 0, 'f'},
+	    {"pid-file", required_argument, 0, 'p'},   {"log-level", required_argument, 0, 'L'},
+	    {"syslog", no_argument, 0, 's'},	       {"threads", required_argument, 0, 't'},
+	    {"no-rpcbind", no_argument, 0, 'N'},       {"help", no_argument, 0, 'h'},
+	    {"version", no_argument, 0, 'V'},	       {"lease-time", required_argument, 0, 'T'},
+	    {"grace-time", required_argument, 0, 'G'}, {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:r:l:e:C:S:c:fp:L:st:NhV", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:r:l:e:C:S:c:fp:L:st:NhVT:G:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o->meta_url = optarg; break;
-		case 'r': o->region = optarg; break;
-		case 'l': o->listen = optarg; break;
+		case 'm':
+			o->meta_url = optarg;
+			break;
+		case 'r':
+			o->region = optarg;
+			break;
+		case 'l':
+			o->listen = optarg;
+			break;
 		case 'e':
 			if (o->nexports == CONFIG_MAX_EXPORTS) {
-				fprintf(stderr, "mcfs-gateway: at most %d exports\n", CONFIG_MAX_EXPORTS);
+				fprintf(stderr, "mcfs-gateway: at most %d exports\n",
+					CONFIG_MAX_EXPORTS);
 				return 2;
 			}
 			o->exports[o->nexports++] = optarg;
 			break;
-		case 'C': o->cache_dir = optarg; break;
-		case 'S': o->cache_size = optarg; break;
-		case 'c': o->config_path = optarg; break;
-		case 'f': o->foreground = true; break;
-		case 'p': o->pid_file = optarg; break;
-		case 'L': o->log_level = optarg; break;
-		case 's': o->syslog = true; break;
-		case 't': o->threads = (unsigned)atoi(optarg); break;
-		case 'N': o->no_rpcbind = true; break;
-		case 'h': usage(stdout); return -1;
-		case 'V': printf("mcfs-gateway %s\n", PACKAGE_VERSION); return -1;
-		default: usage(stderr); return 2;
+		case 'C':
+			o->cache_dir = optarg;
+			break;
+		case 'S':
+			o->cache_size = optarg;
+			break;
+		case 'c':
+			o->config_path = optarg;
+			break;
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'p':
+			o->pid_file = optarg;
+			break;
+		case 'L':
+			o->log_level = optarg;
+			break;
+		case 's':
+			o->syslog = true;
+			break;
+		case 't':
+			o->threads = (unsigned)atoi(optarg);
+			break;
+		case 'N':
+			o->no_rpcbind = true;
+			break;
+		case 'T':
+			o->lease_time = optarg;
+			break;
+		case 'G':
+			o->grace_time = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return -1;
+		case 'V':
+			printf("mcfs-gateway %s\n", PACKAGE_VERSION);
+			return -1;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
@@ -147,6 +186,16 @@ static int apply_options(const struct options *o, struct mcfs_config *cfg, char 
 		snprintf(err, len, "bad --cache-size '%s'", o->cache_size);
 		return -EINVAL;
 	}
+	if (o->lease_time && (duration_parse(o->lease_time, &cfg->nfs4_lease_s) < 0 ||
+			      cfg->nfs4_lease_s < 10 || cfg->nfs4_lease_s > 3600)) {
+		snprintf(err, len, "bad --lease-time '%s' (10s to 1h)", o->lease_time);
+		return -EINVAL;
+	}
+	if (o->grace_time &&
+	    (duration_parse(o->grace_time, &cfg->nfs4_grace_s) < 0 || cfg->nfs4_grace_s > 3600)) {
+		snprintf(err, len, "bad --grace-time '%s' (0 to 1h)", o->grace_time);
+		return -EINVAL;
+	}
 	if (o->nexports) {
 		cfg->nexports = o->nexports;
 		for (unsigned i = 0; i < o->nexports; i++)
@@ -175,7 +224,8 @@ static int setup_exports(const struct mcfs_config *cfg, char *err, size_t len)
 			return r;
 		for (size_t k = 0; k < i; k++)
 			if (gw.exports[k].id == gw.exports[i].id) {
-				snprintf(err, len, "export %.300s is given twice", gw.exports[i].path);
+				snprintf(err, len, "export %.300s is given twice",
+					 gw.exports[i].path);
 				return -EINVAL;
 			}
 		gw.nexports++;
@@ -188,8 +238,8 @@ static void resolve_exports(void)
 	for (size_t i = 0; i < gw.nexports; i++) {
 		int r = export_resolve(&gw.exports[i], gw.vfs);
 		if (r < 0)
-			log_warn("export %s: %s (MOUNT will fail until it exists)", gw.exports[i].path,
-				 strerror(-r));
+			log_warn("export %s: %s (MOUNT will fail until it exists)",
+				 gw.exports[i].path, strerror(-r));
 	}
 }
 
@@ -210,8 +260,9 @@ static void init_identity(void)
 
 static void rpcbind_register(uint16_t port, bool on)
 {
-	static const unsigned long progs[][2] = {{NFS_PROGRAM, NFS_V3}, {MOUNT_PROGRAM, MOUNT_V3}};
-	for (size_t i = 0; i < 2; i++) {
+	static const unsigned long progs[][2] = {
+	    {NFS_PROGRAM, NFS_V3}, {NFS_PROGRAM, NFS_V4}, {MOUNT_PROGRAM, MOUNT_V3}};
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 		if (on) {
 			pmap_set(progs[i][0], progs[i][1], IPPROTO_TCP, port);
 			pmap_set(progs[i][0], progs[i][1], IPPROTO_UDP, port);
@@ -227,7 +278,8 @@ static bool rpcbind_present(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return false;
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(111),
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_port = htons(111),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	bool ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
@@ -239,7 +291,8 @@ static int serve(const struct mcfs_config *cfg, bool use_rpcbind)
 	char err[512] = "", addr[128];
 	uint16_t port;
 	if (parse_listen(cfg->listen, addr, sizeof(addr), &port) < 0) {
-		snprintf(err, sizeof(err), "bad listen address '%.200s': use ADDR:PORT", cfg->listen);
+		snprintf(err, sizeof(err), "bad listen address '%.200s': use ADDR:PORT",
+			 cfg->listen);
 		daemon_ready(false, err);
 		log_error("%s", err);
 		return 2;
@@ -255,8 +308,24 @@ static int serve(const struct mcfs_config *cfg, bool use_rpcbind)
 		resolve_exports();
 		r = drc_create(16384, 600, &gw.drc);
 	}
-	struct rpc_transport_config tc = {.listen_addr = addr, .port = port, .udp = true,
-					  .workers = cfg->threads};
+	if (r == 0) {
+		/* By default the recovery id is the address served: an HA peer
+		 * that takes the floating address over takes the clients too. */
+		struct nfs4_server_options no = {
+		    .lease_secs = (uint32_t)cfg->nfs4_lease_s,
+		    .grace_secs = (uint32_t)cfg->nfs4_grace_s,
+		    .domain = cfg->nfs4_domain,
+		    .idmap_names = cfg->nfs4_idmap_names,
+		    .recovery_id = cfg->nfs4_recovery[0] ? cfg->nfs4_recovery : cfg->listen};
+		r = nfs4_server_start(&gw, &no);
+		if (r < 0)
+			snprintf(err, sizeof(err), "cannot start NFSv4: %s", strerror(-r));
+	}
+	struct rpc_transport_config tc = {.listen_addr = addr,
+					  .port = port,
+					  .udp = true,
+					  .workers = cfg->threads,
+					  .conn_closed = nfs4_conn_closed};
 	if (r == 0) {
 		r = rpc_transport_start(&tc, gateway_handle, &gw, &transport);
 		if (r < 0)
@@ -268,12 +337,13 @@ static int serve(const struct mcfs_config *cfg, bool use_rpcbind)
 			snprintf(err, sizeof(err), "%s", strerror(-r));
 		daemon_ready(false, err);
 		log_error("%s", err);
+		nfs4_server_stop(&gw);
 		vfs_close(gw.vfs);
 		return 1;
 	}
 	if (use_rpcbind)
 		rpcbind_register(rpc_transport_port(transport), true);
-	log_info("serving volume on %s port %u (NFSv3 and MOUNT v3, TCP and UDP)", addr,
+	log_info("serving volume on %s port %u (NFSv3, NFSv4.0-4.2, MOUNT v3; TCP and UDP)", addr,
 		 rpc_transport_port(transport));
 	daemon_ready(true, NULL);
 	return 0;
@@ -298,6 +368,7 @@ static int shutdown_gateway(bool use_rpcbind)
 	if (use_rpcbind)
 		rpcbind_register(0, false);
 	rpc_transport_stop(transport);
+	nfs4_server_stop(&gw);
 	/* Buffered UNSTABLE data goes to the bucket before we exit. */
 	int r = vfs_close(gw.vfs);
 	if (r < 0)

@@ -14,8 +14,8 @@ static void peer_name(const struct nfs_req *req, char *out, size_t len)
 {
 	const struct sockaddr *sa = (const struct sockaddr *)&req->rq->peer;
 	const void *addr = sa->sa_family == AF_INET6
-				   ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
-				   : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+			       ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+			       : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
 	if (!inet_ntop(sa->sa_family, addr, out, (socklen_t)len))
 		snprintf(out, len, "unknown");
 }
@@ -265,17 +265,17 @@ static void mnt_export(struct nfs_req *req, void *args, void *res)
 
 #define MPROC(n, fn, xa, ta, xr, tr)                                                               \
 	{                                                                                          \
-		n, (xdrproc_t)xa, sizeof(ta), (xdrproc_t)xr, sizeof(tr), fn, false, 0              \
+		n, (xdrproc_t)xa, sizeof(ta), (xdrproc_t)xr, sizeof(tr), fn, false, 0, NULL        \
 	}
 
 const struct rpc_proc mount3_procs[] = {
-	MPROC("NULL", mnt_null, xdr_nothing, char, xdr_nothing, char),
-	MPROC("MNT", mnt_mnt, xdr_dirpath, dirpath, xdr_mountres3, mountres3),
-	{"DUMP", (xdrproc_t)xdr_nothing, 1, (xdrproc_t)xdr_mountlist, sizeof(mountlist), mnt_dump,
-	 false, 256 * 1024},
-	MPROC("UMNT", mnt_umnt, xdr_dirpath, dirpath, xdr_nothing, char),
-	MPROC("UMNTALL", mnt_umntall, xdr_nothing, char, xdr_nothing, char),
-	{"EXPORT", (xdrproc_t)xdr_nothing, 1, (xdrproc_t)xdr_mntexports, sizeof(mntexports), mnt_export,
-	 false, 256 * 1024},
+    MPROC("NULL", mnt_null, xdr_nothing, char, xdr_nothing, char),
+    MPROC("MNT", mnt_mnt, xdr_dirpath, dirpath, xdr_mountres3, mountres3),
+    {"DUMP", (xdrproc_t)xdr_nothing, 1, (xdrproc_t)xdr_mountlist, sizeof(mountlist), mnt_dump,
+     false, 256 * 1024, NULL},
+    MPROC("UMNT", mnt_umnt, xdr_dirpath, dirpath, xdr_nothing, char),
+    MPROC("UMNTALL", mnt_umntall, xdr_nothing, char, xdr_nothing, char),
+    {"EXPORT", (xdrproc_t)xdr_nothing, 1, (xdrproc_t)xdr_mntexports, sizeof(mntexports), mnt_export,
+     false, 256 * 1024, NULL},
 };
 const unsigned mount3_nprocs = sizeof(mount3_procs) / sizeof(mount3_procs[0]);

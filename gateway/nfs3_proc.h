@@ -13,18 +13,6 @@
  * what the metadata scripts keep exact (their numbers are doubles). */
 #define NFS3_MAX_FILESIZE (1ULL << 53)
 
-/* A procedure: decode args, run, encode results. fn fills res (zeroed). */
-struct rpc_proc {
-	const char *name;
-	xdrproc_t xdr_args;
-	size_t args_size;
-	xdrproc_t xdr_res;
-	size_t res_size;
-	void (*fn)(struct nfs_req *req, void *args, void *res);
-	bool non_idempotent; /* answered from the duplicate request cache on retransmission */
-	size_t reply_cap;    /* room for the encoded reply; 0 = computed by the dispatcher */
-};
-
 extern const struct rpc_proc nfs3_procs[];
 extern const unsigned nfs3_nprocs;
 extern const struct rpc_proc mount3_procs[];

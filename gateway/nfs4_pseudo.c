@@ -507,6 +507,15 @@ enum np4_status np4_export_parent(const struct np4_tree *t, uint32_t export_id,
 	return classify(t, p, v, out) ? NP4_OK : NP4ERR_NOENT;
 }
 
+bool np4_export_node(const struct np4_tree *t, uint32_t export_id, uint64_t *node)
+{
+	ssize_t i = find_export(t, export_id);
+	if (i < 0)
+		return false;
+	*node = t->nodes[i].number;
+	return true;
+}
+
 /* The first child whose number (= cookie) is above cookie. */
 static size_t first_after(const struct np4_tree *t, const struct np4_node *nd, uint64_t cookie)
 {

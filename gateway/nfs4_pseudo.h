@@ -116,6 +116,10 @@ enum np4_status np4_lookupp(const struct np4_tree *t, uint64_t node, const struc
 enum np4_status np4_export_parent(const struct np4_tree *t, uint32_t export_id,
 				  const struct np4_view *v, struct np4_target *out);
 
+/* The junction node of the export with this id: its number is the
+ * mounted_on_fileid of the export root. False for an unknown id. */
+bool np4_export_node(const struct np4_tree *t, uint32_t export_id, uint64_t *node);
+
 /* READDIR: up to max entries after cookie (0 starts), in ascending cookie
  * order, only those this client may see. Cookies are the entries' node
  * numbers, so a cookie stays valid across rebuilds; one whose entry has

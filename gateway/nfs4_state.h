@@ -290,7 +290,8 @@ struct ns4_open_args {
 };
 struct ns4_open_res {
 	struct ns4_stateid stateid;
-	bool confirm; /* 4.0: OPEN4_RESULT_CONFIRM, OPEN_CONFIRM needed */
+	bool confirm;	 /* 4.0: OPEN4_RESULT_CONFIRM, OPEN_CONFIRM needed */
+	bool first_open; /* the file had no open before this one */
 };
 enum ns4_status ns4_open(struct ns4_mgr *m, const struct ns4_open_args *a,
 			 struct ns4_open_res *res);

@@ -481,9 +481,11 @@ static enum ns4_status open_locked(struct ns4_mgr *m, const struct ns4_open_args
 	}
 	if (new_owner)
 		oo = ns4_owner_new(m, clp, false, a->owner, a->owner_len);
-	if (oo && !s)
+	bool fresh = false;
+	if (oo && !s) {
 		s = ns4_stid_new(m, oo, f, false);
-	else if (s)
+		fresh = s != NULL;
+	} else if (s)
 		s->seqid++;
 	if (!s) {
 		if (oo && new_owner)
@@ -492,8 +494,9 @@ static enum ns4_status open_locked(struct ns4_mgr *m, const struct ns4_open_args
 		return ns4_no_resource(clp);
 	}
 	if (new_owner) {
-		/* 4.0 owners start unconfirmed with their seqid set at end. */
-		oo->confirmed = clp->minor > 0;
+		/* 4.0 owners start unconfirmed with their seqid set at end; a
+		 * reclaim re-establishes an owner that was confirmed before. */
+		oo->confirmed = clp->minor > 0 || a->reclaim;
 		oo->seq_valid = clp->minor > 0;
 	}
 	s->access = nacc;
@@ -501,6 +504,7 @@ static enum ns4_status open_locked(struct ns4_mgr *m, const struct ns4_open_args
 	s->access_bmap |= (uint8_t)(1u << access);
 	s->deny_bmap |= (uint8_t)(1u << a->deny);
 	res->confirm = !oo->confirmed;
+	res->first_open = fresh && f->nopens == 1;
 	ns4_stid_encode(m, s, &res->stateid);
 	return NS4_OK;
 }

@@ -21,7 +21,8 @@ struct rpc_conn;
 
 /* One request: a whole RPC message (record marks removed). */
 struct rpc_request {
-	struct rpc_conn *conn;        /* opaque; pass back to rpc_request_reply() */
+	struct rpc_conn *conn; /* opaque; pass back to rpc_request_reply() */
+	uint64_t conn_id;      /* unique for the transport's life; 0 for UDP */
 	const uint8_t *data;
 	size_t len;
 	struct sockaddr_storage peer; /* the client's address and source port */
@@ -37,13 +38,16 @@ typedef void (*rpc_handler_fn)(struct rpc_request *req, void *arg);
 
 struct rpc_transport_config {
 	const char *listen_addr; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" or "::" */
-	uint16_t port;           /* 0: pick a free one (see rpc_transport_port) */
-	bool udp;                /* also serve UDP on the same port */
-	unsigned workers;        /* 0: 2 x cores, at least 4 */
-	size_t max_record;       /* largest request accepted; default 1 MiB + 64 KiB */
-	unsigned max_inflight;   /* per connection; default 64 */
-	unsigned max_conns;      /* default 4096 */
+	uint16_t port;		 /* 0: pick a free one (see rpc_transport_port) */
+	bool udp;		 /* also serve UDP on the same port */
+	unsigned workers;	 /* 0: 2 x cores, at least 4 */
+	size_t max_record;	 /* largest request accepted; default 1 MiB + 64 KiB */
+	unsigned max_inflight;	 /* per connection; default 64 */
+	unsigned max_conns;	 /* default 4096 */
 	unsigned idle_timeout_s; /* close idle TCP connections; 0 = never (default 0) */
+	/* Told (on the event loop thread) when a TCP connection closes, so
+	 * that state bound to it (NFSv4.1 sessions) can let go. May be NULL. */
+	void (*conn_closed)(uint64_t conn_id, void *arg);
 };
 
 int rpc_transport_start(const struct rpc_transport_config *cfg, rpc_handler_fn handler, void *arg,

@@ -33,6 +33,7 @@ int rpc_conn_open(struct rpc_transport *t, int fd, const struct sockaddr_storage
 	c->src.kind = EV_CONN;
 	c->t = t;
 	atomic_init(&c->refs, 1);
+	c->id = atomic_fetch_add(&t->st.next_conn_id, 1) + 1;
 	c->fd = fd;
 	pthread_mutex_init(&c->lock, NULL);
 	c->peer = *peer;
@@ -106,6 +107,8 @@ void rpc_conn_close(struct rpc_conn *c, const char *why)
 	c->prev = c->next = NULL;
 	t->nconns--;
 	atomic_fetch_sub(&t->st.conns_open, 1);
+	if (t->cfg.conn_closed)
+		t->cfg.conn_closed(c->id, t->handler_arg);
 	free(c->rec);
 	c->rec = NULL;
 	free(c->pend);

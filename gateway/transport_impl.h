@@ -70,6 +70,7 @@ struct rpc_conn {
 	struct rpc_transport *t;
 	atomic_uint refs;
 	bool udp;
+	uint64_t id; /* 0 for the UDP socket */
 
 	/* Event-loop thread only. */
 	struct rpc_conn *prev, *next; /* open connections */
@@ -160,6 +161,7 @@ struct rpc_transport {
 	bool drained;
 
 	struct {
+		atomic_uint_fast64_t next_conn_id;
 		atomic_uint_fast64_t conns_accepted, conns_open, requests, replies, dropped,
 		    oversize, bad_records;
 	} st;

@@ -23,6 +23,7 @@ struct rpc_item *rpc_item_new(struct rpc_conn *c, uint8_t *buf, size_t len,
 		return NULL;
 	it->buf = buf;
 	it->req.conn = c;
+	it->req.conn_id = c->id;
 	it->req.data = buf;
 	it->req.len = len;
 	it->req.udp = c->udp;

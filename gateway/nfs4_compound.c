@@ -1,0 +1,390 @@
+/* The NFSv4 COMPOUND procedure: decodes the operations one at a time (so
+ * an unknown one is answered with NFS4ERR_OP_ILLEGAL instead of failing
+ * the whole request), runs each as soon as it is decoded, stops at the
+ * first failure, and enforces the minor versions' rules: which operations
+ * exist, SEQUENCE first in 4.1 and later, and the session reply cache. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "nfs3_proc.h" /* xdr_nothing */
+#include "nfs4_proc.h"
+
+enum {
+	OPF_V40_ONLY = 1, /* NOTSUPP in 4.1 and later (RFC 8881 §18) */
+	OPF_SOLO = 2,	  /* 4.1: allowed without SEQUENCE, as the only operation */
+};
+
+struct op_desc {
+	const char *name;
+	nfs4_op_fn fn; /* NULL: NFS4ERR_NOTSUPP */
+	uint8_t first_minor;
+	uint8_t flags;
+};
+
+static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
+
+#define OP(num, fn, minor, flags) [num] = {#num + 3, fn, minor, flags}
+
+static const struct op_desc ops[OP_CLONE + 1] = {
+    OP(OP_ACCESS, nfs4_op_access, 0, 0),
+    OP(OP_CLOSE, nfs4_op_close, 0, 0),
+    OP(OP_COMMIT, nfs4_op_commit, 0, 0),
+    OP(OP_CREATE, nfs4_op_create, 0, 0),
+    OP(OP_DELEGPURGE, NULL, 0, 0),
+    OP(OP_DELEGRETURN, nfs4_op_delegreturn, 0, 0),
+    OP(OP_GETATTR, nfs4_op_getattr, 0, 0),
+    OP(OP_GETFH, nfs4_op_getfh, 0, 0),
+    OP(OP_LINK, nfs4_op_link, 0, 0),
+    OP(OP_LOCK, nfs4_op_lock, 0, 0),
+    OP(OP_LOCKT, nfs4_op_lockt, 0, 0),
+    OP(OP_LOCKU, nfs4_op_locku, 0, 0),
+    OP(OP_LOOKUP, nfs4_op_lookup, 0, 0),
+    OP(OP_LOOKUPP, nfs4_op_lookupp, 0, 0),
+    OP(OP_NVERIFY, nfs4_op_nverify, 0, 0),
+    OP(OP_OPEN, nfs4_op_open, 0, 0),
+    OP(OP_OPENATTR, NULL, 0, 0),
+    OP(OP_OPEN_CONFIRM, nfs4_op_open_confirm, 0, OPF_V40_ONLY),
+    OP(OP_OPEN_DOWNGRADE, nfs4_op_open_downgrade, 0, 0),
+    OP(OP_PUTFH, nfs4_op_putfh, 0, 0),
+    OP(OP_PUTPUBFH, nfs4_op_putpubfh, 0, 0),
+    OP(OP_PUTROOTFH, nfs4_op_putrootfh, 0, 0),
+    OP(OP_READ, nfs4_op_read, 0, 0),
+    OP(OP_READDIR, nfs4_op_readdir, 0, 0),
+    OP(OP_READLINK, nfs4_op_readlink, 0, 0),
+    OP(OP_REMOVE, nfs4_op_remove, 0, 0),
+    OP(OP_RENAME, nfs4_op_rename, 0, 0),
+    OP(OP_RENEW, nfs4_op_renew, 0, OPF_V40_ONLY),
+    OP(OP_RESTOREFH, nfs4_op_restorefh, 0, 0),
+    OP(OP_SAVEFH, nfs4_op_savefh, 0, 0),
+    OP(OP_SECINFO, nfs4_op_secinfo, 0, 0),
+    OP(OP_SETATTR, nfs4_op_setattr, 0, 0),
+    OP(OP_SETCLIENTID, nfs4_op_setclientid, 0, OPF_V40_ONLY),
+    OP(OP_SETCLIENTID_CONFIRM, nfs4_op_setclientid_confirm, 0, OPF_V40_ONLY),
+    OP(OP_VERIFY, nfs4_op_verify, 0, 0),
+    OP(OP_WRITE, nfs4_op_write, 0, 0),
+    OP(OP_RELEASE_LOCKOWNER, nfs4_op_release_lockowner, 0, OPF_V40_ONLY),
+    OP(OP_BACKCHANNEL_CTL, nfs4_op_backchannel_ctl, 1, 0),
+    OP(OP_BIND_CONN_TO_SESSION, nfs4_op_bind_conn_to_session, 1, OPF_SOLO),
+    OP(OP_EXCHANGE_ID, nfs4_op_exchange_id, 1, OPF_SOLO),
+    OP(OP_CREATE_SESSION, nfs4_op_create_session, 1, OPF_SOLO),
+    OP(OP_DESTROY_SESSION, nfs4_op_destroy_session, 1, OPF_SOLO),
+    OP(OP_FREE_STATEID, nfs4_op_free_stateid, 1, 0),
+    OP(OP_GET_DIR_DELEGATION, NULL, 1, 0),
+    OP(OP_GETDEVICEINFO, NULL, 1, 0),
+    OP(OP_GETDEVICELIST, NULL, 1, 0),
+    OP(OP_LAYOUTCOMMIT, NULL, 1, 0),
+    OP(OP_LAYOUTGET, NULL, 1, 0),
+    OP(OP_LAYOUTRETURN, NULL, 1, 0),
+    OP(OP_SECINFO_NO_NAME, nfs4_op_secinfo_no_name, 1, 0),
+    OP(OP_SEQUENCE, op_sequence, 1, 0),
+    OP(OP_SET_SSV, NULL, 1, 0),
+    OP(OP_TEST_STATEID, nfs4_op_test_stateid, 1, 0),
+    OP(OP_WANT_DELEGATION, NULL, 1, 0),
+    OP(OP_DESTROY_CLIENTID, nfs4_op_destroy_clientid, 1, OPF_SOLO),
+    OP(OP_RECLAIM_COMPLETE, nfs4_op_reclaim_complete, 1, 0),
+    OP(OP_ALLOCATE, nfs4_op_allocate, 2, 0),
+    OP(OP_COPY, NULL, 2, 0),
+    OP(OP_COPY_NOTIFY, NULL, 2, 0),
+    OP(OP_DEALLOCATE, nfs4_op_deallocate, 2, 0),
+    OP(OP_IO_ADVISE, NULL, 2, 0),
+    OP(OP_LAYOUTERROR, NULL, 2, 0),
+    OP(OP_LAYOUTSTATS, NULL, 2, 0),
+    OP(OP_OFFLOAD_CANCEL, NULL, 2, 0),
+    OP(OP_OFFLOAD_STATUS, NULL, 2, 0),
+    OP(OP_READ_PLUS, nfs4_op_read_plus, 2, 0),
+    OP(OP_SEEK, nfs4_op_seek, 2, 0),
+    OP(OP_WRITE_SAME, NULL, 2, 0),
+    OP(OP_CLONE, NULL, 2, 0),
+};
+
+/* The operation numbers a minor version defines (RFC 7530 §16: 3..39;
+ * RFC 8881: ..58; RFC 7862: ..71). Anything else is OP_ILLEGAL. */
+static const struct op_desc *op_lookup(uint32_t opnum, uint32_t minor)
+{
+	if (opnum >= sizeof(ops) / sizeof(ops[0]) || !ops[opnum].name)
+		return NULL;
+	return ops[opnum].first_minor <= minor ? &ops[opnum] : NULL;
+}
+
+/* State the compound loop keeps besides the compound context. */
+struct run {
+	struct nfs4_compound c;
+	/* 4.1: a retransmission answered from the slot's cache. */
+	void *replay;
+	size_t replay_len;
+};
+
+static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
+{
+	struct run *run = (struct run *)c; /* c is run's first member */
+	SEQUENCE4args *a = &arg->nfs_argop4_u.opsequence;
+	struct ns4_seq_args sa = {.seqid = a->sa_sequenceid,
+				  .slotid = a->sa_slotid,
+				  .highest_slotid = a->sa_highest_slotid,
+				  .cachethis = a->sa_cachethis,
+				  .connid = c->connid};
+	memcpy(sa.sessionid, a->sa_sessionid, NS4_SESSIONID_SIZE);
+	struct ns4_seq_res sr;
+	memset(&sr, 0, sizeof(sr));
+	enum ns4_status st = ns4_sequence(c->srv->state, &sa, &sr);
+	if (st != NS4_OK)
+		return (nfsstat4)st;
+	if (sr.replay) {
+		run->replay = sr.reply;
+		run->replay_len = sr.reply_len;
+		return NFS4_OK;
+	}
+	c->in_session = true;
+	c->clientid = sr.clientid;
+	memcpy(c->sessionid, sa.sessionid, NS4_SESSIONID_SIZE);
+	c->slotid = sa.slotid;
+	c->cachethis = sa.cachethis;
+	SEQUENCE4resok *ok = &res->nfs_resop4_u.opsequence.SEQUENCE4res_u.sr_resok4;
+	memcpy(ok->sr_sessionid, sa.sessionid, NS4_SESSIONID_SIZE);
+	ok->sr_sequenceid = sa.seqid;
+	ok->sr_slotid = sa.slotid;
+	ok->sr_highest_slotid = sr.highest_slotid;
+	ok->sr_target_highest_slotid = sr.target_highest_slotid;
+	ok->sr_status_flags = sr.status_flags;
+	return NFS4_OK;
+}
+
+static void set_status(nfs_resop4 *res, nfsstat4 st)
+{
+	/* Every XXX4res in the union begins with its status. */
+	memcpy(&res->nfs_resop4_u, &st, sizeof(st));
+}
+
+/* The 4.1 rules on where SEQUENCE and the session-less operations go. */
+static nfsstat4 placement(const struct run *run, unsigned i, uint32_t opnum,
+			  const struct op_desc *d)
+{
+	if (run->c.minorversion == 0)
+		return NFS4_OK;
+	if (opnum == OP_SEQUENCE)
+		return i == 0 ? NFS4_OK : NFS4ERR_SEQUENCE_POS;
+	if (i > 0 && !run->c.in_session)
+		return NFS4ERR_OP_NOT_IN_SESSION;
+	/* Destroying the session the compound runs in ends it (RFC 8881 §18.37.3). */
+	if (i > 0 && opnum == OP_DESTROY_SESSION && i + 1 != run->c.nops)
+		return NFS4ERR_NOT_ONLY_OP;
+	if (i > 0)
+		return NFS4_OK;
+	if (!(d->flags & OPF_SOLO))
+		return NFS4ERR_OP_NOT_IN_SESSION;
+	return run->c.nops > 1 ? NFS4ERR_NOT_ONLY_OP : NFS4_OK;
+}
+
+static nfsstat4 run_op(struct run *run, unsigned i, uint32_t opnum, nfs_argop4 *arg,
+		       nfs_resop4 *res)
+{
+	struct nfs4_compound *c = &run->c;
+	const struct op_desc *d = op_lookup(opnum, c->minorversion);
+	c->opindex = i;
+	res->resop = (nfs_opnum4)opnum;
+	nfsstat4 st = placement(run, i, opnum, d);
+	if (st == NFS4_OK) {
+		if (c->minorversion > 0 && (d->flags & OPF_V40_ONLY))
+			st = NFS4ERR_NOTSUPP;
+		else if (!d->fn)
+			st = NFS4ERR_NOTSUPP;
+		else
+			st = d->fn(c, arg, res);
+	}
+	set_status(res, st);
+	log_debug("NFS4.%u %s xid %08x op %u/%u -> %d", c->minorversion, d->name, c->req->hdr.xid,
+		  i + 1, run->c.nops, st);
+	return st;
+}
+
+/* Decodes and runs operation i. Returns its status; *stop ends the loop. */
+static nfsstat4 step(struct run *run, XDR *x, unsigned i, nfs_resop4 *res)
+{
+	u_int pos = xdr_getpos(x);
+	uint32_t opnum;
+	if (!xdr_uint32_t(x, &opnum)) {
+		res->resop = OP_ILLEGAL;
+		set_status(res, NFS4ERR_BADXDR);
+		return NFS4ERR_BADXDR;
+	}
+	if (!op_lookup(opnum, run->c.minorversion)) {
+		res->resop = OP_ILLEGAL;
+		set_status(res, NFS4ERR_OP_ILLEGAL);
+		return NFS4ERR_OP_ILLEGAL;
+	}
+	nfs_argop4 arg;
+	memset(&arg, 0, sizeof(arg));
+	xdr_setpos(x, pos);
+	if (!xdr_nfs_argop4(x, &arg)) {
+		xdr_free((xdrproc_t)xdr_nfs_argop4, (char *)&arg);
+		res->resop = (nfs_opnum4)opnum;
+		set_status(res, NFS4ERR_BADXDR);
+		return NFS4ERR_BADXDR;
+	}
+	nfsstat4 st = run_op(run, i, opnum, &arg, res);
+	xdr_free((xdrproc_t)xdr_nfs_argop4, (char *)&arg);
+	return st;
+}
+
+static void reply_error(struct nfs_req *req, int (*enc)(uint8_t *, size_t, uint32_t))
+{
+	uint8_t buf[128];
+	int len = enc(buf, sizeof(buf), req->hdr.xid);
+	if (len > 0)
+		rpc_request_reply(req->rq, buf, (size_t)len);
+	else
+		rpc_request_drop(req->rq);
+}
+
+/* Sends header + body, where body is an encoded COMPOUND4res. */
+static void reply_body(struct nfs_req *req, const void *body, size_t len)
+{
+	uint8_t *buf = malloc(len + 64);
+	int hl = buf ? rpc_encode_success_header(buf, 64, req->hdr.xid) : -ENOMEM;
+	if (hl < 0) {
+		free(buf);
+		reply_error(req, rpc_encode_system_err);
+		return;
+	}
+	memcpy(buf + hl, body, len);
+	rpc_request_reply(req->rq, buf, (size_t)hl + len);
+	free(buf);
+}
+
+/* Encodes res; *out is malloc'd. */
+static int encode_res(COMPOUND4res *res, void **out, size_t *len)
+{
+	unsigned long n = xdr_sizeof((xdrproc_t)xdr_COMPOUND4res, res);
+	void *buf = n ? malloc(n) : NULL;
+	if (!buf)
+		return -ENOMEM;
+	XDR x;
+	xdrmem_create(&x, buf, (u_int)n, XDR_ENCODE);
+	bool ok = xdr_COMPOUND4res(&x, res);
+	u_int used = xdr_getpos(&x);
+	xdr_destroy(&x);
+	if (!ok) {
+		free(buf);
+		return -EMSGSIZE;
+	}
+	*out = buf;
+	*len = used;
+	return 0;
+}
+
+static void finish(struct run *run, COMPOUND4res *res)
+{
+	struct nfs4_compound *c = &run->c;
+	void *body = NULL;
+	size_t len = 0;
+	int r = encode_res(res, &body, &len);
+	if (c->in_session) {
+		/* The slot is freed whatever happened; the cache keeps the reply. */
+		enum ns4_status st = ns4_sequence_done(c->srv->state, c->sessionid, c->slotid,
+						       r == 0 ? body : NULL, r == 0 ? len : 0);
+		if (st != NS4_OK && c->cachethis)
+			log_debug("nfs4: reply of %zu bytes not cached (%d)", len, st);
+	}
+	if (r < 0) {
+		log_warn("nfs4: cannot encode the reply to xid %08x: %s", c->req->hdr.xid,
+			 strerror(-r));
+		reply_error(c->req, rpc_encode_system_err);
+		return;
+	}
+	reply_body(c->req, body, len);
+	free(body);
+}
+
+static bool view_allowed(const struct export *e, const struct sockaddr *peer, void *arg)
+{
+	return export_client_allowed(e, peer) && export_port_allowed(e, peer);
+}
+
+static void init_run(struct run *run, struct nfs_req *req, uint32_t minor)
+{
+	struct nfs4_compound *c = &run->c;
+	memset(run, 0, sizeof(*run));
+	c->req = req;
+	c->srv = req->gw->nfs4;
+	c->minorversion = minor;
+	c->connid = req->rq->conn_id;
+	c->view.allowed = view_allowed;
+	c->view.peer = (const struct sockaddr *)&req->rq->peer;
+	/* AUTH_SYS principals are uid and gid, as Linux's nfsd compares them. */
+	if (req->hdr.cred_flavor == RPC_AUTH_SYS)
+		snprintf(c->principal, sizeof(c->principal), "sys:%u:%u", req->hdr.sys.uid,
+			 req->hdr.sys.gid);
+	else
+		snprintf(c->principal, sizeof(c->principal), "none");
+}
+
+/* Decodes tag, minorversion and the operation count (RFC 7530 §15.2). */
+static bool decode_head(XDR *x, COMPOUND4res *res, uint32_t *minor, uint32_t *nops)
+{
+	return xdr_compound_tag4(x, &res->tag) && xdr_uint32_t(x, minor) && xdr_uint32_t(x, nops);
+}
+
+void nfs4_compound(struct nfs_req *req)
+{
+	const uint8_t *args = req->rq->data + req->hdr.args_offset;
+	size_t args_len = req->rq->len - req->hdr.args_offset;
+	COMPOUND4res res;
+	memset(&res, 0, sizeof(res));
+	XDR x;
+	xdrmem_create(&x, (char *)args, (u_int)args_len, XDR_DECODE);
+	uint32_t minor = 0, nops = 0;
+	if (!decode_head(&x, &res, &minor, &nops)) {
+		xdr_free((xdrproc_t)xdr_compound_tag4, (char *)&res.tag);
+		xdr_destroy(&x);
+		reply_error(req, rpc_encode_garbage_args);
+		return;
+	}
+	struct run *run = malloc(sizeof(*run));
+	if (!run) {
+		xdr_free((xdrproc_t)xdr_compound_tag4, (char *)&res.tag);
+		xdr_destroy(&x);
+		reply_error(req, rpc_encode_system_err);
+		return;
+	}
+	init_run(run, req, minor);
+	run->c.nops = nops;
+	if (minor > NFS4_MAX_MINOR) {
+		res.status = NFS4ERR_MINOR_VERS_MISMATCH;
+	} else if (nops > NFS4_MAX_OPS) {
+		/* 4.0 has no TOO_MANY_OPS (RFC 7530 §15.2). */
+		res.status = minor == 0 ? NFS4ERR_RESOURCE : NFS4ERR_TOO_MANY_OPS;
+	} else if (nops > 0) {
+		res.resarray.resarray_val = calloc(nops, sizeof(nfs_resop4));
+		if (!res.resarray.resarray_val)
+			res.status = NFS4ERR_DELAY;
+	}
+	for (uint32_t i = 0; res.resarray.resarray_val && i < nops; i++) {
+		nfs_resop4 *r = &res.resarray.resarray_val[i];
+		res.resarray.resarray_len = i + 1;
+		res.status = step(run, &x, i, r);
+		if (run->replay || res.status != NFS4_OK)
+			break;
+	}
+	xdr_destroy(&x);
+	if (run->replay) {
+		reply_body(req, run->replay, run->replay_len);
+		free(run->replay);
+	} else {
+		finish(run, &res);
+	}
+	xdr_free((xdrproc_t)xdr_COMPOUND4res, (char *)&res);
+	free(run);
+}
+
+static void nfs4_null(struct nfs_req *req, void *args, void *res)
+{
+}
+
+const struct rpc_proc nfs4_procs[] = {
+    {"NULL", (xdrproc_t)xdr_nothing, 1, (xdrproc_t)xdr_nothing, 1, nfs4_null, false, 0, NULL},
+    {"COMPOUND", NULL, 0, NULL, 0, NULL, false, 0, nfs4_compound},
+};
+const unsigned nfs4_nprocs = sizeof(nfs4_procs) / sizeof(nfs4_procs[0]);
