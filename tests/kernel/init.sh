@@ -117,6 +117,8 @@ done_ "$guest -> $server"
 mount_opts() {
 	case "$1" in
 	3) o="vers=3,proto=tcp,port=$port,mountport=$port,mountproto=tcp,mountvers=3,nolock,addr=$server,mountaddr=$server" ;;
+	# 4.1 and later: one session over several connections, as GPU nodes mount
+	4.1 | 4.2) o="vers=$1,proto=tcp,port=$port,addr=$server,clientaddr=$guest_ip,nconnect=4" ;;
 	4 | 4.*) o="vers=$1,proto=tcp,port=$port,addr=$server,clientaddr=$guest_ip" ;;
 	*) o="vers=$1,addr=$server" ;;
 	esac

@@ -12,9 +12,9 @@
 #
 # Environment:
 #   MCFS_TOP_BUILDDIR   where mcfs and mcfs-gateway are (default: .)
-#   MCFS_KERNEL_VERS    NFS versions to run, comma separated (default 3;
-#                       later: 3,4.0,4.1,4.2)
-#   MCFS_KERNEL_TIMEOUT seconds to wait for the guest's verdict (default 300)
+#   MCFS_KERNEL_VERS    NFS versions to run, comma separated
+#                       (default 3,4.0,4.1,4.2)
+#   MCFS_KERNEL_TIMEOUT seconds to wait for the guest's verdict (default 1200)
 #   MCFS_KERNEL_SIZE    big file in MiB (default 64)
 #   MCFS_KERNEL_FILES   small files (default 1000)
 #   MCFS_KERNEL_OPTS    extra NFS mount options, comma separated, appended
@@ -30,8 +30,8 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${MCFS_TOP_BUILDDIR:-.}" && pwd)
-vers=${MCFS_KERNEL_VERS:-3}
-timeout=${MCFS_KERNEL_TIMEOUT:-300}
+vers=${MCFS_KERNEL_VERS:-3,4.0,4.1,4.2}
+timeout=${MCFS_KERNEL_TIMEOUT:-1200}
 size=${MCFS_KERNEL_SIZE:-64}
 nfiles=${MCFS_KERNEL_FILES:-1000}
 accel=${MCFS_KERNEL_ACCEL:-tcg}
@@ -199,7 +199,7 @@ fi
 # Starts mcfs-gateway in the namespace (log appended) and waits until it listens.
 start_gateway() {
 	ip netns exec "$ns" "$build/mcfs-gateway" --foreground --no-rpcbind --meta "$meta" \
-		--log-level "$gw_log_level" \
+		--log-level "$gw_log_level" --lease-time 10 --grace-time 10 \
 		--listen "$host_ip:$nfs_port" --export "/:rw,no_root_squash,clients=$net.0/24" \
 		>>"$work/gateway.log" 2>&1 &
 	gw_pid=$!
