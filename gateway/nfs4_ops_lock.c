@@ -10,38 +10,6 @@
 
 #include "nfs4_proc.h"
 
-typedef nfsstat4 (*op_body)(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
-
-/* The 4.0 owner whose seqid LOCK or LOCKU advances, named by a stateid:
- * the open stateid for a new lock-owner, else the lock stateid. */
-struct seq_owner {
-	const stateid4 *stateid;
-	uint32_t seqid;
-};
-
-/* 4.0: a retransmission gets the owner's cached reply, anything else runs
- * and has its reply cached (RFC 7530 §9.1.7). 4.1 ignores seqids: the
- * session's slot does that job (RFC 8881 §8.13). */
-static nfsstat4 run_seqid(struct nfs4_compound *c, const struct seq_owner *o, nfs_argop4 *arg,
-			  nfs_resop4 *res, op_body body)
-{
-	if (c->minorversion >= 1)
-		return body(c, arg, res);
-	struct ns4_seqctx ctx;
-	struct ns4_stateid sid;
-	nfsstat4 st = nfs4_stateid_in(c, o->stateid, &sid);
-	if (st != NFS4_OK)
-		return st;
-	enum ns4_status rc = ns4_seq_stateid_begin(c->srv->state, &sid, o->seqid, false, &ctx);
-	if (rc != NS4_OK)
-		return (nfsstat4)rc;
-	if (ctx.replay)
-		return nfs4_seq_replay(c, &ctx, res);
-	st = body(c, arg, res);
-	nfs4_seq_record(c, &ctx, st, res);
-	return st;
-}
-
 /* Locks are on regular files only. A wrong type is INVAL in 4.0 and
  * WRONG_TYPE from 4.1 on (RFC 8881 §15.1.2.9). */
 static nfsstat4 need_lockable(struct nfs4_compound *c)
@@ -131,7 +99,7 @@ static nfsstat4 lock_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *
 nfsstat4 nfs4_op_lock(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const locker4 *l = &arg->nfs_argop4_u.oplock.locker;
-	struct seq_owner o;
+	struct nfs4_seq_owner o = {0};
 	if (l->new_lock_owner) {
 		o.stateid = &l->locker4_u.open_owner.open_stateid;
 		o.seqid = l->locker4_u.open_owner.open_seqid;
@@ -139,7 +107,7 @@ nfsstat4 nfs4_op_lock(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 		o.stateid = &l->locker4_u.lock_owner.lock_stateid;
 		o.seqid = l->locker4_u.lock_owner.lock_seqid;
 	}
-	return run_seqid(c, &o, arg, res, lock_body);
+	return nfs4_run_seqid(c, &o, arg, res, lock_body, NULL);
 }
 
 nfsstat4 nfs4_op_lockt(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
@@ -178,8 +146,8 @@ static nfsstat4 locku_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 
 nfsstat4 nfs4_op_locku(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const LOCKU4args *a = &arg->nfs_argop4_u.oplocku;
-	struct seq_owner o = {.stateid = &a->lock_stateid, .seqid = a->seqid};
-	return run_seqid(c, &o, arg, res, locku_body);
+	struct nfs4_seq_owner o = {.stateid = &a->lock_stateid, .seqid = a->seqid};
+	return nfs4_run_seqid(c, &o, arg, res, locku_body, NULL);
 }
 
 /* 4.0 only (4.1 frees lock stateids with FREE_STATEID); needs no handle. */

@@ -14,19 +14,6 @@
 /* Attributes an exclusive create keeps its verifier in. */
 #define VERF_TIMES (VFS_SET_ATIME | VFS_SET_MTIME | VFS_SET_ATIME_NOW | VFS_SET_MTIME_NOW)
 
-typedef nfsstat4 (*op_body)(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
-
-/* The owner a 4.0 seqid-mutating operation speaks for: an open-owner by
- * name (OPEN), or whoever owns a stateid (the others). */
-struct seq_owner {
-	const stateid4 *stateid; /* NULL: the named open-owner */
-	uint64_t clientid;
-	const void *owner;
-	uint32_t owner_len;
-	uint32_t seqid;
-	bool open_confirm;
-};
-
 static struct vfs *vfs_of(const struct nfs4_compound *c)
 {
 	return c->srv->gw->vfs;
@@ -35,38 +22,6 @@ static struct vfs *vfs_of(const struct nfs4_compound *c)
 static nfsstat4 no_memory(const struct nfs4_compound *c)
 {
 	return c->minorversion == 0 ? NFS4ERR_SERVERFAULT : NFS4ERR_DELAY;
-}
-
-/* 4.0: a retransmission gets the owner's cached reply, anything else runs
- * and has its reply cached (RFC 7530 §9.1.7). 4.1 ignores seqids: the
- * session's slot does that job (RFC 8881 §8.13). */
-static nfsstat4 run_seqid(struct nfs4_compound *c, const struct seq_owner *o, nfs_argop4 *arg,
-			  nfs_resop4 *res, op_body body, bool *replayed)
-{
-	if (c->minorversion >= 1)
-		return body(c, arg, res);
-	struct ns4_seqctx ctx;
-	enum ns4_status rc;
-	if (o->stateid) {
-		struct ns4_stateid sid;
-		nfsstat4 st = nfs4_stateid_in(c, o->stateid, &sid);
-		if (st != NFS4_OK)
-			return st;
-		rc = ns4_seq_stateid_begin(c->srv->state, &sid, o->seqid, o->open_confirm, &ctx);
-	} else {
-		rc = ns4_seq_open_begin(c->srv->state, o->clientid, o->owner, o->owner_len,
-					o->seqid, &ctx);
-	}
-	if (rc != NS4_OK)
-		return (nfsstat4)rc;
-	if (ctx.replay) {
-		if (replayed)
-			*replayed = true;
-		return nfs4_seq_replay(c, &ctx, res);
-	}
-	nfsstat4 st = body(c, arg, res);
-	nfs4_seq_record(c, &ctx, st, res);
-	return st;
 }
 
 /* We never grant delegations, so no stateid names one; a stateid of an
@@ -541,14 +496,14 @@ static void open_replay_fh(struct nfs4_compound *c, const OPEN4args *a)
 nfsstat4 nfs4_op_open(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const OPEN4args *a = &arg->nfs_argop4_u.opopen;
-	struct seq_owner o = {
+	struct nfs4_seq_owner o = {
 	    .clientid = a->owner.clientid,
 	    .owner = a->owner.owner.owner_val,
 	    .owner_len = a->owner.owner.owner_len,
 	    .seqid = a->seqid,
 	};
 	bool replayed = false;
-	nfsstat4 st = run_seqid(c, &o, arg, res, open_body, &replayed);
+	nfsstat4 st = nfs4_run_seqid(c, &o, arg, res, open_body, &replayed);
 	if (replayed && st == NFS4_OK)
 		open_replay_fh(c, a);
 	return st;
@@ -582,8 +537,9 @@ static nfsstat4 open_confirm_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_
 nfsstat4 nfs4_op_open_confirm(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const OPEN_CONFIRM4args *a = &arg->nfs_argop4_u.opopen_confirm;
-	struct seq_owner o = {.stateid = &a->open_stateid, .seqid = a->seqid, .open_confirm = true};
-	return run_seqid(c, &o, arg, res, open_confirm_body, NULL);
+	struct nfs4_seq_owner o = {
+	    .stateid = &a->open_stateid, .seqid = a->seqid, .open_confirm = true};
+	return nfs4_run_seqid(c, &o, arg, res, open_confirm_body, NULL);
 }
 
 static nfsstat4 open_downgrade_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
@@ -608,8 +564,8 @@ static nfsstat4 open_downgrade_body(struct nfs4_compound *c, nfs_argop4 *arg, nf
 nfsstat4 nfs4_op_open_downgrade(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const OPEN_DOWNGRADE4args *a = &arg->nfs_argop4_u.opopen_downgrade;
-	struct seq_owner o = {.stateid = &a->open_stateid, .seqid = a->seqid};
-	return run_seqid(c, &o, arg, res, open_downgrade_body, NULL);
+	struct nfs4_seq_owner o = {.stateid = &a->open_stateid, .seqid = a->seqid};
+	return nfs4_run_seqid(c, &o, arg, res, open_downgrade_body, NULL);
 }
 
 static nfsstat4 close_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
@@ -638,8 +594,8 @@ static nfsstat4 close_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 
 nfsstat4 nfs4_op_close(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 {
 	const CLOSE4args *a = &arg->nfs_argop4_u.opclose;
-	struct seq_owner o = {.stateid = &a->open_stateid, .seqid = a->seqid};
-	return run_seqid(c, &o, arg, res, close_body, NULL);
+	struct nfs4_seq_owner o = {.stateid = &a->open_stateid, .seqid = a->seqid};
+	return nfs4_run_seqid(c, &o, arg, res, close_body, NULL);
 }
 
 /* ---- DELEGRETURN ---- */

@@ -222,6 +222,24 @@ void nfs4_stateid_out(struct nfs4_compound *c, const struct ns4_stateid *in, sta
  * state manager then finds it from the stateid). */
 uint64_t nfs4_clientid(const struct nfs4_compound *c);
 
+/* The 4.0 owner whose seqid an operation advances: named by a stateid
+ * (OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE, LOCK, LOCKU), or by client and name
+ * (OPEN: stateid NULL). */
+struct nfs4_seq_owner {
+	const stateid4 *stateid;
+	uint64_t clientid;
+	const void *owner;
+	uint32_t owner_len;
+	uint32_t seqid;
+	bool open_confirm;
+};
+/* Runs body under the 4.0 seqid rules (RFC 7530 §9.1.7): a retransmission
+ * gets the owner's cached reply (*replayed set when not NULL), anything else
+ * runs and has its reply cached. 4.1 ignores seqids (RFC 8881 §8.13): the
+ * session's slot does that job, and body just runs. */
+nfsstat4 nfs4_run_seqid(struct nfs4_compound *c, const struct nfs4_seq_owner *o, nfs_argop4 *arg,
+			nfs_resop4 *res, nfs4_op_fn body, bool *replayed);
+
 /* 4.0 seqid-mutating operations (OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE,
  * CLOSE, LOCK, LOCKU): after ns4_seq_*_begin reported a replay, fill res
  * from the cached reply and return its status; after running the

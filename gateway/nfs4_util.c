@@ -431,6 +431,35 @@ void nfs4_seq_record(struct nfs4_compound *c, struct ns4_seqctx *ctx, nfsstat4 s
 	free(buf);
 }
 
+nfsstat4 nfs4_run_seqid(struct nfs4_compound *c, const struct nfs4_seq_owner *o, nfs_argop4 *arg,
+			nfs_resop4 *res, nfs4_op_fn body, bool *replayed)
+{
+	if (c->minorversion >= 1)
+		return body(c, arg, res);
+	struct ns4_seqctx ctx;
+	enum ns4_status rc;
+	if (o->stateid) {
+		struct ns4_stateid sid;
+		nfsstat4 st = nfs4_stateid_in(c, o->stateid, &sid);
+		if (st != NFS4_OK)
+			return st;
+		rc = ns4_seq_stateid_begin(c->srv->state, &sid, o->seqid, o->open_confirm, &ctx);
+	} else {
+		rc = ns4_seq_open_begin(c->srv->state, o->clientid, o->owner, o->owner_len,
+					o->seqid, &ctx);
+	}
+	if (rc != NS4_OK)
+		return (nfsstat4)rc;
+	if (ctx.replay) {
+		if (replayed)
+			*replayed = true;
+		return nfs4_seq_replay(c, &ctx, res);
+	}
+	nfsstat4 st = body(c, arg, res);
+	nfs4_seq_record(c, &ctx, st, res);
+	return st;
+}
+
 /* ---- opens that keep unlinked files ---- */
 
 void nfs4_file_opened(struct nfs4_compound *c, mcfs_ino_t ino)
