@@ -24,6 +24,8 @@
 #define MCFS_MAX_GROUPS 32
 #define MCFS_XATTR_NAME_MAX 255
 #define MCFS_XATTR_SIZE_MAX 65536
+/* Largest file size: the metadata scripts compute in Lua doubles. */
+#define MCFS_MAX_FILE_SIZE (1ULL << 53)
 
 struct vfs;
 

@@ -45,7 +45,8 @@ int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "i:%llu", (unsigned long long)ino);
 	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc =
+	    meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
@@ -111,6 +112,8 @@ int vfs_lookup(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const c
 int vfs_setattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino,
 		const struct vfs_setattr *sa, struct mcfs_attr *out)
 {
+	if ((sa->mask & VFS_SET_SIZE) && sa->size > MCFS_MAX_FILE_SIZE)
+		return -EFBIG;
 	/* Buffered writes land first, so a truncate cuts what the caller wrote before it. */
 	if (sa->mask & VFS_SET_SIZE) {
 		int r = vfs_flush(v, ino);
@@ -231,7 +234,8 @@ int vfs_readlink(struct vfs *v, mcfs_ino_t ino, char *buf, size_t len)
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "s:%llu", (unsigned long long)ino);
 	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc =
+	    meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
@@ -491,8 +495,8 @@ int vfs_getxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "x:%llu", (unsigned long long)ino);
 	redisReply *rep = NULL;
-	r = meta_cmdf(v->meta, &rep, "HGET %s %s", volume_key(key, sizeof(key), v->vol.name, suffix),
-		      name);
+	r = meta_cmdf(v->meta, &rep, "HGET %s %s",
+		      volume_key(key, sizeof(key), v->vol.name, suffix), name);
 	if (r < 0)
 		return r;
 	if (rep->type != REDIS_REPLY_STRING) {

@@ -257,7 +257,7 @@ static int write_in_chunk(struct writer *w, uint32_t chunk, uint32_t pos, const 
 int writer_write(struct writer *w, uint64_t off, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
-	if (off + len < off || off + len > (1ULL << 53))
+	if (off + len < off || off + len > MCFS_MAX_FILE_SIZE)
 		return -EFBIG;
 	while (len > 0) {
 		uint32_t chunk = (uint32_t)layout_chunk_index(off);

@@ -707,7 +707,9 @@ static nfsstat4 get_owner(struct dec *d, bool group, uint32_t *id)
 	uint32_t n;
 	if (!xdr_uint32_t(&d->x, &n) || n > dec_left(d))
 		return NFS4ERR_BADXDR;
-	if (n == 0 || n > NFS4_OWNER_MAX)
+	if (n == 0)
+		return NFS4ERR_INVAL; /* an empty utf8string (RFC 7530 §12.7) */
+	if (n > NFS4_OWNER_MAX)
 		return NFS4ERR_BADOWNER;
 	char name[NFS4_OWNER_MAX + 1];
 	if (!xdr_opaque(&d->x, name, n))

@@ -12,6 +12,9 @@
 #include "nfs3_proc.h" /* xdr_nothing */
 #include "nfs4_proc.h"
 
+/* An accepted RPC reply's header with an AUTH_NONE verifier. */
+#define RPC_REPLY_HEADER 24
+
 enum {
 	OPF_V40_ONLY = 1, /* NOTSUPP in 4.1 and later (RFC 8881 §18) */
 	OPF_SOLO = 2,	  /* 4.1: allowed without SEQUENCE, as the only operation */
@@ -28,7 +31,7 @@ static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4
 
 #define OP(num, fn, minor, flags) [num] = {#num + 3, fn, minor, flags}
 
-static const struct op_desc ops[OP_CLONE + 1] = {
+static const struct op_desc ops[OP_REMOVEXATTR + 1] = {
     OP(OP_ACCESS, nfs4_op_access, 0, 0),
     OP(OP_CLOSE, nfs4_op_close, 0, 0),
     OP(OP_COMMIT, nfs4_op_commit, 0, 0),
@@ -101,7 +104,8 @@ static const struct op_desc ops[OP_CLONE + 1] = {
 };
 
 /* The operation numbers a minor version defines (RFC 7530 §16: 3..39;
- * RFC 8881: ..58; RFC 7862: ..71). Anything else is OP_ILLEGAL. */
+ * RFC 8881: ..58; RFC 7862: ..71; RFC 8276 extends 4.2 to 75). Anything
+ * else is OP_ILLEGAL. */
 static const struct op_desc *op_lookup(uint32_t opnum, uint32_t minor)
 {
 	if (opnum >= sizeof(ops) / sizeof(ops[0]) || !ops[opnum].name)
@@ -115,6 +119,15 @@ struct run {
 	/* 4.1: a retransmission answered from the slot's cache. */
 	void *replay;
 	size_t replay_len;
+	/* The operations decoded, and why decoding stopped early if it did:
+	 * op number ndecoded is OP_ILLEGAL or undecodable (decode_err). */
+	nfs_argop4 *args;
+	uint32_t ndecoded;
+	nfsstat4 decode_err;
+	uint32_t bad_opnum;
+	/* 4.0: the duplicate request cache entry this compound fills. */
+	struct drc_key drc_key;
+	bool drc;
 };
 
 static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
@@ -137,11 +150,13 @@ static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4
 		run->replay_len = sr.reply_len;
 		return NFS4_OK;
 	}
+	/* From here on the slot is held: finish() releases it. */
 	c->in_session = true;
 	c->clientid = sr.clientid;
 	memcpy(c->sessionid, sa.sessionid, NS4_SESSIONID_SIZE);
 	c->slotid = sa.slotid;
 	c->cachethis = sa.cachethis;
+	c->fore = sr.fore;
 	SEQUENCE4resok *ok = &res->nfs_resop4_u.opsequence.SEQUENCE4res_u.sr_resok4;
 	memcpy(ok->sr_sessionid, sa.sessionid, NS4_SESSIONID_SIZE);
 	ok->sr_sequenceid = sa.seqid;
@@ -200,33 +215,75 @@ static nfsstat4 run_op(struct run *run, unsigned i, uint32_t opnum, nfs_argop4 *
 	return st;
 }
 
-/* Decodes and runs operation i. Returns its status; *stop ends the loop. */
-static nfsstat4 step(struct run *run, XDR *x, unsigned i, nfs_resop4 *res)
+/* Decodes the operations up to the first that is illegal in this minor
+ * version or does not decode: that one is answered, after the ones before
+ * it ran, with OP_ILLEGAL or BADXDR. */
+static void decode_ops(struct run *run, XDR *x)
 {
-	u_int pos = xdr_getpos(x);
-	uint32_t opnum;
-	if (!xdr_uint32_t(x, &opnum)) {
-		res->resop = OP_ILLEGAL;
-		set_status(res, NFS4ERR_BADXDR);
-		return NFS4ERR_BADXDR;
+	for (uint32_t i = 0; i < run->c.nops; i++) {
+		u_int pos = xdr_getpos(x);
+		uint32_t opnum;
+		if (!xdr_uint32_t(x, &opnum)) {
+			run->decode_err = NFS4ERR_BADXDR;
+			run->bad_opnum = OP_ILLEGAL;
+			return;
+		}
+		if (!op_lookup(opnum, run->c.minorversion)) {
+			run->decode_err = NFS4ERR_OP_ILLEGAL;
+			run->bad_opnum = OP_ILLEGAL;
+			return;
+		}
+		xdr_setpos(x, pos);
+		if (!xdr_nfs_argop4(x, &run->args[i])) {
+			xdr_free((xdrproc_t)xdr_nfs_argop4, (char *)&run->args[i]);
+			memset(&run->args[i], 0, sizeof(run->args[i]));
+			run->decode_err = NFS4ERR_BADXDR;
+			run->bad_opnum = opnum;
+			return;
+		}
+		run->ndecoded = i + 1;
 	}
-	if (!op_lookup(opnum, run->c.minorversion)) {
-		res->resop = OP_ILLEGAL;
-		set_status(res, NFS4ERR_OP_ILLEGAL);
-		return NFS4ERR_OP_ILLEGAL;
+}
+
+/* Runs the decoded operations until one fails; returns the last status. */
+static nfsstat4 run_ops(struct run *run, COMPOUND4res *res)
+{
+	nfsstat4 st = NFS4_OK;
+	for (uint32_t i = 0; i < run->c.nops; i++) {
+		nfs_resop4 *r = &res->resarray.resarray_val[i];
+		res->resarray.resarray_len = i + 1;
+		if (i == run->ndecoded) {
+			r->resop = (nfs_opnum4)run->bad_opnum;
+			set_status(r, run->decode_err);
+			return run->decode_err;
+		}
+		st = run_op(run, i, run->args[i].argop, &run->args[i], r);
+		if (run->replay || st != NFS4_OK)
+			break;
 	}
-	nfs_argop4 arg;
-	memset(&arg, 0, sizeof(arg));
-	xdr_setpos(x, pos);
-	if (!xdr_nfs_argop4(x, &arg)) {
-		xdr_free((xdrproc_t)xdr_nfs_argop4, (char *)&arg);
-		res->resop = (nfs_opnum4)opnum;
-		set_status(res, NFS4ERR_BADXDR);
-		return NFS4ERR_BADXDR;
-	}
-	nfsstat4 st = run_op(run, i, opnum, &arg, res);
-	xdr_free((xdrproc_t)xdr_nfs_argop4, (char *)&arg);
 	return st;
+}
+
+/* 4.0 has no sessions: a retransmitted CREATE, REMOVE, RENAME, LINK or
+ * SETATTR must be answered from the duplicate request cache, as for v3
+ * (OPEN, CLOSE and LOCK replay through their owners' seqids). */
+static bool wants_drc(const struct run *run)
+{
+	if (run->c.minorversion != 0 || !run->c.req->gw->drc)
+		return false;
+	for (uint32_t i = 0; i < run->ndecoded; i++) {
+		switch (run->args[i].argop) {
+		case OP_CREATE:
+		case OP_REMOVE:
+		case OP_RENAME:
+		case OP_LINK:
+		case OP_SETATTR:
+			return true;
+		default:
+			break;
+		}
+	}
+	return false;
 }
 
 static void reply_error(struct nfs_req *req, int (*enc)(uint8_t *, size_t, uint32_t))
@@ -239,17 +296,23 @@ static void reply_error(struct nfs_req *req, int (*enc)(uint8_t *, size_t, uint3
 		rpc_request_drop(req->rq);
 }
 
-/* Sends header + body, where body is an encoded COMPOUND4res. */
-static void reply_body(struct nfs_req *req, const void *body, size_t len)
+/* Sends header + body, where body is an encoded COMPOUND4res; records
+ * the reply in the duplicate request cache when the run asked for it. */
+static void reply_body(struct run *run, const void *body, size_t len)
 {
+	struct nfs_req *req = run->c.req;
 	uint8_t *buf = malloc(len + 64);
 	int hl = buf ? rpc_encode_success_header(buf, 64, req->hdr.xid) : -ENOMEM;
 	if (hl < 0) {
 		free(buf);
+		if (run->drc)
+			drc_abandon(req->gw->drc, &run->drc_key);
 		reply_error(req, rpc_encode_system_err);
 		return;
 	}
 	memcpy(buf + hl, body, len);
+	if (run->drc)
+		drc_finish(req->gw->drc, &run->drc_key, buf, (size_t)hl + len);
 	rpc_request_reply(req->rq, buf, (size_t)hl + len);
 	free(buf);
 }
@@ -275,9 +338,50 @@ static int encode_res(COMPOUND4res *res, void **out, size_t *len)
 	return 0;
 }
 
+/* Cuts the results after operation i, which fails with st instead. */
+static void cut_results(COMPOUND4res *res, unsigned i, nfsstat4 st)
+{
+	for (unsigned k = i; k < res->resarray.resarray_len; k++) {
+		nfs_resop4 *r = &res->resarray.resarray_val[k];
+		nfs_opnum4 op = r->resop;
+		xdr_free((xdrproc_t)xdr_nfs_resop4, (char *)r);
+		memset(r, 0, sizeof(*r));
+		r->resop = op;
+	}
+	set_status(&res->resarray.resarray_val[i], st);
+	res->resarray.resarray_len = i + 1;
+	res->status = st;
+}
+
+/* The session's reply limits (RFC 8881 §18.36.3): the first operation whose
+ * result would pass ca_maxresponsesize fails with REP_TOO_BIG, or, when the
+ * client asked for the reply to be cached, the first past
+ * ca_maxresponsesize_cached with REP_TOO_BIG_TO_CACHE. The limits count
+ * the whole RPC reply. Checked after the fact: an operation that changed
+ * something has done so, as when a reply is lost. */
+static void enforce_reply_limits(struct nfs4_compound *c, COMPOUND4res *res)
+{
+	uint32_t limit = c->fore.maxresponsesize;
+	nfsstat4 err = NFS4ERR_REP_TOO_BIG;
+	if (c->cachethis && c->fore.maxresponsesize_cached < limit) {
+		limit = c->fore.maxresponsesize_cached;
+		err = NFS4ERR_REP_TOO_BIG_TO_CACHE;
+	}
+	unsigned long size = RPC_REPLY_HEADER + 12 + ((res->tag.compound_tag4_len + 3u) & ~3u);
+	for (unsigned i = 0; i < res->resarray.resarray_len; i++) {
+		size += xdr_sizeof((xdrproc_t)xdr_nfs_resop4, &res->resarray.resarray_val[i]);
+		if (size > limit) {
+			cut_results(res, i, err);
+			return;
+		}
+	}
+}
+
 static void finish(struct run *run, COMPOUND4res *res)
 {
 	struct nfs4_compound *c = &run->c;
+	if (c->in_session)
+		enforce_reply_limits(c, res);
 	void *body = NULL;
 	size_t len = 0;
 	int r = encode_res(res, &body, &len);
@@ -291,10 +395,12 @@ static void finish(struct run *run, COMPOUND4res *res)
 	if (r < 0) {
 		log_warn("nfs4: cannot encode the reply to xid %08x: %s", c->req->hdr.xid,
 			 strerror(-r));
+		if (run->drc)
+			drc_abandon(c->req->gw->drc, &run->drc_key);
 		reply_error(c->req, rpc_encode_system_err);
 		return;
 	}
-	reply_body(c->req, body, len);
+	reply_body(run, body, len);
 	free(body);
 }
 
@@ -306,7 +412,6 @@ static bool view_allowed(const struct export *e, const struct sockaddr *peer, vo
 static void init_run(struct run *run, struct nfs_req *req, uint32_t minor)
 {
 	struct nfs4_compound *c = &run->c;
-	memset(run, 0, sizeof(*run));
 	c->req = req;
 	c->srv = req->gw->nfs4;
 	c->minorversion = minor;
@@ -327,6 +432,61 @@ static bool decode_head(XDR *x, COMPOUND4res *res, uint32_t *minor, uint32_t *no
 	return xdr_compound_tag4(x, &res->tag) && xdr_uint32_t(x, minor) && xdr_uint32_t(x, nops);
 }
 
+/* Answers from the duplicate request cache when this is a retransmission
+ * (true: nothing left to do). */
+static bool drc_replayed(struct run *run)
+{
+	struct rpc_request *rq = run->c.req->rq;
+	const struct rpc_call_header *h = &run->c.req->hdr;
+	run->drc_key = (struct drc_key){.peer = rq->peer,
+					.peer_len = rq->peer_len,
+					.xid = h->xid,
+					.prog = h->prog,
+					.vers = h->vers,
+					.proc = h->proc,
+					.body = rq->data,
+					.body_len = rq->len};
+	void *old = NULL;
+	size_t old_len = 0;
+	switch (drc_begin(run->c.req->gw->drc, &run->drc_key, &old, &old_len)) {
+	case DRC_REPLAY:
+		rpc_request_reply(rq, old, old_len);
+		free(old);
+		return true;
+	case DRC_IN_PROGRESS:
+		rpc_request_drop(rq);
+		return true;
+	default:
+		run->drc = true;
+		return false;
+	}
+}
+
+static void run_free(struct run *run)
+{
+	for (uint32_t i = 0; i < run->ndecoded; i++)
+		xdr_free((xdrproc_t)xdr_nfs_argop4, (char *)&run->args[i]);
+	free(run->args);
+	free(run);
+}
+
+/* Checks the header's limits; the answer goes in res->status. */
+static void check_head(struct run *run, COMPOUND4res *res)
+{
+	uint32_t nops = run->c.nops;
+	if (run->c.minorversion > NFS4_MAX_MINOR) {
+		res->status = NFS4ERR_MINOR_VERS_MISMATCH;
+	} else if (nops > NFS4_MAX_OPS) {
+		/* 4.0 has no TOO_MANY_OPS (RFC 7530 §15.2). */
+		res->status = run->c.minorversion == 0 ? NFS4ERR_RESOURCE : NFS4ERR_TOO_MANY_OPS;
+	} else if (nops > 0) {
+		res->resarray.resarray_val = calloc(nops, sizeof(nfs_resop4));
+		run->args = calloc(nops, sizeof(nfs_argop4));
+		if (!res->resarray.resarray_val || !run->args)
+			res->status = NFS4ERR_DELAY;
+	}
+}
+
 void nfs4_compound(struct nfs_req *req)
 {
 	const uint8_t *args = req->rq->data + req->hdr.args_offset;
@@ -336,47 +496,35 @@ void nfs4_compound(struct nfs_req *req)
 	XDR x;
 	xdrmem_create(&x, (char *)args, (u_int)args_len, XDR_DECODE);
 	uint32_t minor = 0, nops = 0;
-	if (!decode_head(&x, &res, &minor, &nops)) {
+	struct run *run = NULL;
+	if (!decode_head(&x, &res, &minor, &nops) || !(run = calloc(1, sizeof(*run)))) {
 		xdr_free((xdrproc_t)xdr_compound_tag4, (char *)&res.tag);
 		xdr_destroy(&x);
-		reply_error(req, rpc_encode_garbage_args);
-		return;
-	}
-	struct run *run = malloc(sizeof(*run));
-	if (!run) {
-		xdr_free((xdrproc_t)xdr_compound_tag4, (char *)&res.tag);
-		xdr_destroy(&x);
-		reply_error(req, rpc_encode_system_err);
+		reply_error(req, run ? rpc_encode_garbage_args : rpc_encode_system_err);
 		return;
 	}
 	init_run(run, req, minor);
 	run->c.nops = nops;
-	if (minor > NFS4_MAX_MINOR) {
-		res.status = NFS4ERR_MINOR_VERS_MISMATCH;
-	} else if (nops > NFS4_MAX_OPS) {
-		/* 4.0 has no TOO_MANY_OPS (RFC 7530 §15.2). */
-		res.status = minor == 0 ? NFS4ERR_RESOURCE : NFS4ERR_TOO_MANY_OPS;
-	} else if (nops > 0) {
-		res.resarray.resarray_val = calloc(nops, sizeof(nfs_resop4));
-		if (!res.resarray.resarray_val)
-			res.status = NFS4ERR_DELAY;
-	}
-	for (uint32_t i = 0; res.resarray.resarray_val && i < nops; i++) {
-		nfs_resop4 *r = &res.resarray.resarray_val[i];
-		res.resarray.resarray_len = i + 1;
-		res.status = step(run, &x, i, r);
-		if (run->replay || res.status != NFS4_OK)
-			break;
-	}
+	check_head(run, &res);
+	if (res.status == NFS4_OK && nops > 0)
+		decode_ops(run, &x);
 	xdr_destroy(&x);
-	if (run->replay) {
-		reply_body(req, run->replay, run->replay_len);
+	bool answered = false;
+	if (res.status == NFS4_OK && nops > 0) {
+		answered = wants_drc(run) && drc_replayed(run);
+		if (!answered)
+			res.status = run_ops(run, &res);
+	}
+	if (answered) {
+		/* the duplicate request cache sent the first reply again */
+	} else if (run->replay) {
+		reply_body(run, run->replay, run->replay_len);
 		free(run->replay);
 	} else {
 		finish(run, &res);
 	}
 	xdr_free((xdrproc_t)xdr_COMPOUND4res, (char *)&res);
-	free(run);
+	run_free(run);
 }
 
 static void nfs4_null(struct nfs_req *req, void *args, void *res)

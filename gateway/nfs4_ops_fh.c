@@ -302,18 +302,25 @@ nfsstat4 nfs4_op_nverify(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *r
 #define ACCESS4_DIR_BITS                                                                           \
 	(ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE)
 #define ACCESS4_NONDIR_BITS (ACCESS4_READ | ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_EXECUTE)
-#define ACCESS4_CHANGE_BITS (ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE)
+#define ACCESS4_CHANGE_BITS (ACCESS4_MODIFY | ACCESS4_EXTEND | ACCESS4_DELETE | ACCESS4_XAWRITE)
+/* RFC 8276: extended attributes, 4.2 and later, for every kind of object. */
+#define ACCESS4_XATTR_BITS (ACCESS4_XAREAD | ACCESS4_XAWRITE | ACCESS4_XALIST)
 
-/* What the mode bits grant the caller, in ACCESS4 terms (as nfs3_access). */
+/* What the mode bits grant the caller, in ACCESS4 terms (as nfs3_access).
+ * Extended attributes follow what the vfs enforces: reading and listing
+ * them takes read permission, changing them write permission or owning
+ * the object. */
 static uint32_t access_granted(const struct nfs4_compound *c, const struct mcfs_attr *a)
 {
 	unsigned perm = vfs_mode_bits(&c->cfh.cred, a);
 	bool dir = a->type == MCFS_DIR;
 	uint32_t got = 0;
 	if (perm & 4)
-		got |= ACCESS4_READ;
+		got |= ACCESS4_READ | ACCESS4_XAREAD | ACCESS4_XALIST;
 	if (perm & 2)
 		got |= ACCESS4_MODIFY | ACCESS4_EXTEND | (dir ? ACCESS4_DELETE : 0);
+	if ((perm & 2) || c->cfh.cred.uid == a->uid)
+		got |= ACCESS4_XAWRITE;
 	if (perm & 1)
 		got |= dir ? ACCESS4_LOOKUP : ACCESS4_EXECUTE;
 	if (c->cfh.exp->read_only)
@@ -323,8 +330,8 @@ static uint32_t access_granted(const struct nfs4_compound *c, const struct mcfs_
 
 /* supported holds the requested bits that mean something for this kind
  * of object (LOOKUP and DELETE for directories, EXECUTE for the rest,
- * RFC 8881 §18.1.4); unknown bits, and the 4.2 xattr ones since this
- * server has no xattr support, are simply not supported. */
+ * RFC 8881 §18.1.4; the xattr ones from 4.2 on); unknown bits are simply
+ * not supported. */
 nfsstat4 nfs4_op_access(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 {
 	ACCESS4resok *ok = &res->nfs_resop4_u.opaccess.ACCESS4res_u.resok4;
@@ -335,10 +342,16 @@ nfsstat4 nfs4_op_access(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *re
 		st = nfs4_fh_attr(c, &c->cfh, &a);
 	if (st != NFS4_OK)
 		return st;
-	/* The pseudo fs is read-only and open to every client that sees it. */
-	uint32_t got =
-	    c->cfh.kind == NFS4_FH_PSEUDO ? ACCESS4_READ | ACCESS4_LOOKUP : access_granted(c, a);
-	ok->supported = want & (a->type == MCFS_DIR ? ACCESS4_DIR_BITS : ACCESS4_NONDIR_BITS);
+	/* The pseudo fs is read-only and open to every client that sees it;
+	 * its directories have no extended attributes to read, but may be
+	 * asked for them (and list none). */
+	uint32_t got = c->cfh.kind == NFS4_FH_PSEUDO
+			   ? ACCESS4_READ | ACCESS4_LOOKUP | ACCESS4_XAREAD | ACCESS4_XALIST
+			   : access_granted(c, a);
+	uint32_t known = a->type == MCFS_DIR ? ACCESS4_DIR_BITS : ACCESS4_NONDIR_BITS;
+	if (c->minorversion >= 2)
+		known |= ACCESS4_XATTR_BITS;
+	ok->supported = want & known;
 	ok->access = got & ok->supported;
 	return NFS4_OK;
 }

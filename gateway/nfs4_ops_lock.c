@@ -68,9 +68,10 @@ static void lock_args(const struct nfs4_compound *c, const LOCK4args *a, struct 
 	la->lock_seqid = o->lock_seqid;
 	la->owner = o->lock_owner.owner.owner_val;
 	la->owner_len = o->lock_owner.owner.owner_len;
-	/* Checked against the open stateid's client by the state manager. */
+	/* Checked against the open stateid's client by the state manager, for
+	 * which 0 means "no check": no client has id 0 or all ones. */
 	if (c->minorversion == 0)
-		la->clientid = o->lock_owner.clientid;
+		la->clientid = o->lock_owner.clientid ? o->lock_owner.clientid : UINT64_MAX;
 }
 
 static nfsstat4 lock_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)

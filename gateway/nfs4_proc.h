@@ -94,6 +94,7 @@ struct nfs4_compound {
 	uint8_t sessionid[NS4_SESSIONID_SIZE];
 	uint32_t slotid;
 	bool cachethis;
+	struct ns4_chan_attrs fore; /* the session's limits */
 	/* The RPC credential as a principal string (see nfs4_state.h) and
 	 * the connection it came on. */
 	char principal[NS4_PRINCIPAL_MAX];
@@ -146,6 +147,11 @@ nfsstat4 nfs4_op_seek(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
 nfsstat4 nfs4_op_allocate(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
 nfsstat4 nfs4_op_deallocate(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
 nfsstat4 nfs4_op_read_plus(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
+/* nfs4_ops_xattr.c: extended attributes (RFC 8276) */
+nfsstat4 nfs4_op_getxattr(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
+nfsstat4 nfs4_op_setxattr(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
+nfsstat4 nfs4_op_listxattrs(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
+nfsstat4 nfs4_op_removexattr(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
 /* nfs4_ops_client.c: client ids, sessions, stateid tests */
 nfsstat4 nfs4_op_setclientid(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);
 nfsstat4 nfs4_op_setclientid_confirm(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res);

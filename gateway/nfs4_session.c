@@ -225,6 +225,10 @@ static enum ns4_status seq_locked(struct ns4_mgr *m, const struct ns4_seq_args *
 		return NS4ERR_BADSESSION;
 	if (a->slotid >= ses->fore.maxrequests)
 		return NS4ERR_BADSLOT;
+	if (a->nops > ses->fore.maxoperations)
+		return NS4ERR_TOO_MANY_OPS;
+	if (a->req_len > ses->fore.maxrequestsize)
+		return NS4ERR_REQ_TOO_BIG;
 	struct ns4_slot *slot = &ses->slots[a->slotid];
 	if (slot->in_use)
 		return a->seqid == slot->seqid ? NS4ERR_DELAY : NS4ERR_SEQ_MISORDERED;
@@ -252,6 +256,7 @@ static enum ns4_status seq_locked(struct ns4_mgr *m, const struct ns4_seq_args *
 	res->highest_slotid = ses->fore.maxrequests - 1;
 	res->target_highest_slotid = ses->fore.maxrequests - 1;
 	res->status_flags = ses->back_chan && !has_back_conn(ses) ? NS4_SEQ4_CB_PATH_DOWN : 0;
+	res->fore = ses->fore;
 	return NS4_OK;
 }
 

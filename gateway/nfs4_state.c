@@ -131,6 +131,10 @@ bool ns4_in_grace(struct ns4_mgr *m)
 enum ns4_status ns4_grace_check(struct ns4_mgr *m, struct ns4_client *clp, bool reclaim)
 {
 	grace_update(m);
+	/* A 4.1 client reclaims first and says RECLAIM_COMPLETE before it
+	 * takes new state (RFC 8881 §18.51.3), even with nothing to reclaim. */
+	if (!reclaim && clp && clp->minor > 0 && !clp->reclaim_done)
+		return NS4ERR_GRACE;
 	if (!reclaim)
 		return m->grace ? NS4ERR_GRACE : NS4_OK;
 	if (!m->grace || !clp->may_reclaim || clp->reclaim_done)
@@ -380,9 +384,12 @@ void ns4_client_free(struct ns4_mgr *m, struct ns4_client *clp)
 
 /* A confirmed record is "in use" while it holds state or a live lease: a
  * different principal may then not take over its name. */
+/* Another principal may take over a client name whose record holds no
+ * state (RFC 7530 §16.33.5, RFC 8881 §18.35.5 case 3), as Linux's nfsd
+ * decides: an unexpired lease alone does not keep the name. */
 static bool client_in_use(struct ns4_mgr *m, const struct ns4_client *clp)
 {
-	return clp->nstates || clp->nsessions || ns4_now(m) < clp->renewed + m->cfg.lease_secs;
+	return clp->nstates || clp->nsessions;
 }
 
 /* ---- NFSv4.0 SETCLIENTID / SETCLIENTID_CONFIRM ---- */
@@ -441,9 +448,12 @@ static enum ns4_status confirm_locked(struct ns4_mgr *m, uint64_t clientid,
 		}
 		struct ns4_client_id cid = {unconf->owner, unconf->owner_len, {0}};
 		struct ns4_client *old = client_by_name(m, &cid, true);
-		/* The client rebooted: its old incarnation's state goes. */
-		if (old)
+		/* The client rebooted: its old incarnation's state goes, and
+		 * its stateids are answered EXPIRED from now on. */
+		if (old) {
+			m->expired[m->expired_pos++ % NS4_EXPIRED_RING] = (uint32_t)old->clientid;
 			ns4_client_free(m, old);
+		}
 		ns4_client_confirmed(m, unconf);
 		return NS4_OK;
 	}

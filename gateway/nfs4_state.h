@@ -60,8 +60,10 @@ enum ns4_status {
 	NS4ERR_BADSLOT = 10053,
 	NS4ERR_COMPLETE_ALREADY = 10054,
 	NS4ERR_SEQ_MISORDERED = 10063,
+	NS4ERR_REQ_TOO_BIG = 10065,
 	NS4ERR_REP_TOO_BIG_TO_CACHE = 10067,
 	NS4ERR_RETRY_UNCACHED_REP = 10068,
+	NS4ERR_TOO_MANY_OPS = 10070,
 	NS4ERR_CLIENTID_BUSY = 10074,
 };
 
@@ -207,6 +209,10 @@ struct ns4_seq_args {
 	uint32_t highest_slotid;
 	bool cachethis;
 	uint64_t connid;
+	/* Checked against the session's limits before the slot is taken, so
+	 * that a refused request does not use up its sequence id. */
+	uint32_t nops;
+	size_t req_len;
 };
 
 struct ns4_seq_res {
@@ -214,6 +220,7 @@ struct ns4_seq_res {
 	uint32_t highest_slotid;
 	uint32_t target_highest_slotid;
 	uint32_t status_flags;
+	struct ns4_chan_attrs fore; /* the session's negotiated fore channel */
 	/* On a retry, the reply stored for the slot (malloc'd, caller frees). */
 	bool replay;
 	void *reply;

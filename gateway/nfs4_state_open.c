@@ -448,13 +448,19 @@ static struct ns4_stid *open_of(struct ns4_owner *oo, struct ns4_file *f)
 }
 
 /* Another owner's reservation that the requested one conflicts with. */
+/* The access an OPEN asks for meets every deny reservation, the owner's
+ * own included (RFC 7530 §9.9: an upgrade is refused what the owner itself
+ * denies); the deny it asks for meets the other opens' access. */
 static bool share_conflict(struct ns4_file *f, const struct ns4_stid *self, uint32_t access,
 			   uint32_t deny)
 {
 	struct ns4_stid *s;
-	for (s = f->stids; s; s = s->fnext)
-		if (!s->is_lock && s != self && ((access & s->deny) || (deny & s->access)))
+	for (s = f->stids; s; s = s->fnext) {
+		if (s->is_lock)
+			continue;
+		if ((access & s->deny) || (s != self && (deny & s->access)))
 			return true;
+	}
 	return false;
 }
 
@@ -475,7 +481,7 @@ static enum ns4_status open_locked(struct ns4_mgr *m, const struct ns4_open_args
 	struct ns4_stid *s = open_of(oo, f);
 	uint32_t nacc = access | (s ? s->access : 0);
 	uint32_t ndeny = a->deny | (s ? s->deny : 0);
-	if (share_conflict(f, s, nacc, ndeny)) {
+	if (share_conflict(f, s, access, a->deny)) {
 		ns4_file_put(m, f);
 		return NS4ERR_SHARE_DENIED;
 	}

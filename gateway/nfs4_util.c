@@ -326,6 +326,7 @@ nfsstat4 nfs4_attr_ctx_for(struct nfs4_compound *c, struct nfs4_fh *fh, const bi
 	ctx->maxname = MCFS_NAME_MAX;
 	ctx->maxfilesize = NFS4_MAX_FILESIZE;
 	ctx->idmap = &c->srv->idmap;
+	ctx->xattr_support = c->minorversion >= 2;
 	if (req && nfs4_attr_need_statfs(req)) {
 		int r = vfs_statfs(c->req->gw->vfs, statfs);
 		if (r < 0)

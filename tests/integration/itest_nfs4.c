@@ -552,6 +552,18 @@ static nfsstat4 session_create(struct session41 *s, const char *owner)
 		       NFS4_SESSIONID_SIZE);
 	res_free(&res);
 	s->seq = 1;
+	if (st != NFS4_OK)
+		return st;
+	/* Nothing to reclaim: without this the session may take no new state. */
+	c.n = 0;
+	SEQUENCE4args *q = &add(&c, OP_SEQUENCE)->nfs_argop4_u.opsequence;
+	memcpy(q->sa_sessionid, s->sid, NFS4_SESSIONID_SIZE);
+	q->sa_sequenceid = s->seq;
+	add(&c, OP_RECLAIM_COMPLETE)->nfs_argop4_u.opreclaim_complete.rca_one_fs = FALSE;
+	if (call(&s->rc, &c, &res) < 0)
+		return NFS4ERR_SERVERFAULT;
+	st = res.status;
+	res_free(&res);
 	return st;
 }
 
@@ -584,6 +596,7 @@ static void test_v41_session_and_replay(void)
 
 	/* SEQUENCE anywhere but first. */
 	c.n = 0;
+	s.seq++;
 	add_sequence(&c, &s, s.seq, false);
 	add_sequence(&c, &s, s.seq, false);
 	CU_ASSERT_FATAL(call(&s.rc, &c, &res) == 0);

@@ -555,7 +555,7 @@ static void test_decode_owner(void)
 
 	CU_ASSERT_EQUAL(decode_owner("bob@localdomain", NULL, &sa), NFS4ERR_BADOWNER);
 	CU_ASSERT_EQUAL(decode_owner(NULL, "alice@localdomain", &sa), NFS4ERR_BADOWNER);
-	CU_ASSERT_EQUAL(decode_owner("", NULL, &sa), NFS4ERR_BADOWNER);
+	CU_ASSERT_EQUAL(decode_owner("", NULL, &sa), NFS4ERR_INVAL);
 	CU_ASSERT_EQUAL(decode_owner("4294967296", NULL, &sa), NFS4ERR_BADOWNER);
 	CU_ASSERT_EQUAL(decode_owner("-1", NULL, &sa), NFS4ERR_BADOWNER);
 	CU_ASSERT_EQUAL(decode_owner("01000", NULL, &sa), NFS4ERR_BADOWNER);
