@@ -11,6 +11,7 @@
 
 #include "mount3.h"
 #include "nfs3.h"
+#include "nfs4.h"
 #include "rpc.h"
 #include "rpc_msg.h"
 
@@ -86,6 +87,7 @@ static void try_args(const uint8_t *data, size_t size, const struct rpc_call_hea
 		FSINFO3args fsinfo;
 		PATHCONF3args pathconf;
 		COMMIT3args commit;
+		COMPOUND4args compound;
 	} args;
 
 	memset(&args, 0, sizeof(args));
@@ -136,6 +138,26 @@ static xdrproc_t mount3_args(uint32_t proc)
 	return proc == 1 || proc == 3 ? (xdrproc_t)xdr_dirpath : NULL;
 }
 
+/* NFSv4 COMPOUND as the gateway reads it (nfs4_compound.c): tag, minor
+ * version and count, then one operation after another until one fails. */
+static bool_t fz_compound_ops(XDR *xdrs, void *unused)
+{
+	if (xdrs->x_op != XDR_DECODE)
+		return TRUE; /* decodes into locals: nothing to encode or free */
+	compound_tag4 tag = {0, NULL};
+	uint32_t minor, n;
+	bool_t ok =
+	    xdr_compound_tag4(xdrs, &tag) && xdr_uint32_t(xdrs, &minor) && xdr_uint32_t(xdrs, &n);
+	xdr_free((xdrproc_t)xdr_compound_tag4, (char *)&tag);
+	for (uint32_t i = 0; ok && i < n && i < NFS4_MAX_OPS; i++) {
+		nfs_argop4 op;
+		memset(&op, 0, sizeof(op));
+		ok = xdr_nfs_argop4(xdrs, &op);
+		xdr_free((xdrproc_t)xdr_nfs_argop4, (char *)&op);
+	}
+	return ok;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rpc_call_header hdr;
@@ -163,5 +185,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			     : nfs3_args[hdr.proc % (sizeof(nfs3_args) / sizeof(nfs3_args[0]))];
 	if (real)
 		try_args(data, size, &hdr, real);
+	if (hdr.prog != FZ_MOUNT_PROGRAM) {
+		try_args(data, size, &hdr, (xdrproc_t)xdr_COMPOUND4args);
+		try_args(data, size, &hdr, (xdrproc_t)fz_compound_ops);
+	}
 	return 0;
 }

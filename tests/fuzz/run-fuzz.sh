@@ -7,7 +7,7 @@
 #   FUZZ_WORKDIR   build products, the grown corpus and crash artifacts
 #                  (default ./fuzz-work, i.e. under the build dir from make)
 #   XDR_DIR        directory holding rpcgen's headers and routines for
-#                  rpc_msg, nfs3 and mount3 (NAME.h, NAME_xdr.c); when unset
+#                  rpc_msg, nfs3, mount3 and nfs4 (NAME.h, NAME_xdr.c); when unset
 #                  they are generated here from gateway/xdr/NAME.x
 #   CC_FUZZ        clang to use (default clang)
 #   FUZZ_ARGS      extra libFuzzer options
@@ -42,7 +42,7 @@ fi
 
 mkdir -p "$work/corpus" "$work/artifacts"
 
-xdr_names="rpc_msg nfs3 mount3"
+xdr_names="rpc_msg nfs3 mount3 nfs4"
 if [ -z "${XDR_DIR:-}" ]; then
 	XDR_DIR=$work/xdr
 	mkdir -p "$XDR_DIR"
