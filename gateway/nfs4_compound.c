@@ -101,6 +101,10 @@ static const struct op_desc ops[OP_REMOVEXATTR + 1] = {
     OP(OP_SEEK, nfs4_op_seek, 2, 0),
     OP(OP_WRITE_SAME, NULL, 2, 0),
     OP(OP_CLONE, NULL, 2, 0),
+    OP(OP_GETXATTR, nfs4_op_getxattr, 2, 0),
+    OP(OP_SETXATTR, nfs4_op_setxattr, 2, 0),
+    OP(OP_LISTXATTRS, nfs4_op_listxattrs, 2, 0),
+    OP(OP_REMOVEXATTR, nfs4_op_removexattr, 2, 0),
 };
 
 /* The operation numbers a minor version defines (RFC 7530 §16: 3..39;
@@ -138,7 +142,9 @@ static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4
 				  .slotid = a->sa_slotid,
 				  .highest_slotid = a->sa_highest_slotid,
 				  .cachethis = a->sa_cachethis,
-				  .connid = c->connid};
+				  .connid = c->connid,
+				  .nops = c->nops,
+				  .req_len = c->req->rq->len};
 	memcpy(sa.sessionid, a->sa_sessionid, NS4_SESSIONID_SIZE);
 	struct ns4_seq_res sr;
 	memset(&sr, 0, sizeof(sr));

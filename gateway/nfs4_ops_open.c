@@ -576,6 +576,13 @@ static nfsstat4 close_body(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 
 	nfsstat4 st = open_stateid_in(c, &a->open_stateid, &sid);
 	if (st != NFS4_OK)
 		return st;
+	/* CLOSE commits what the file's writers buffered (DESIGN §9); a
+	 * failure leaves the open in place for the client's retry. */
+	if (c->cfh.kind == NFS4_FH_VOLUME) {
+		int r = vfs_flush(vfs_of(c), c->cfh.ino);
+		if (r < 0)
+			return nfs4_errno(r);
+	}
 	st = (nfsstat4)ns4_close(c->srv->state, nfs4_clientid(c), &sid, c->cfh.ino, &out, &last);
 	if (st != NFS4_OK)
 		return st;

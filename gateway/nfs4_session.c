@@ -155,7 +155,11 @@ static enum ns4_status cs_locked(struct ns4_mgr *m, uint64_t clientid, uint32_t 
 	struct ns4_client *clp = cs_client(m, clientid);
 	if (!clp)
 		return NS4ERR_STALE_CLIENTID;
-	if (strncmp(clp->principal, ns4_princ(principal), NS4_PRINCIPAL_MAX) != 0)
+	/* Only the principal that created an unconfirmed record may confirm
+	 * it; with SP4_NONE any principal may add sessions to a confirmed one
+	 * (RFC 8881 §18.36.4). */
+	if (!clp->confirmed &&
+	    strncmp(clp->principal, ns4_princ(principal), NS4_PRINCIPAL_MAX) != 0)
 		return NS4ERR_CLID_INUSE;
 	if (clp->cs_cached && sequence == clp->cs_seq - 1) {
 		*res = clp->cs_res; /* a retransmission: same answer */

@@ -523,9 +523,13 @@ static enum ns4_status exid_locked(struct ns4_mgr *m, const struct ns4_client_id
 	}
 	/* New client, restart (verifier changed) or a stale record of another
 	 * principal: a fresh unconfirmed record that CREATE_SESSION confirms,
-	 * replacing the confirmed one only then. */
+	 * replacing a restarted client's confirmed one only then. Another
+	 * principal's record holds no state (checked above) and goes now
+	 * (RFC 8881 §18.35.5 case 3, as Linux's nfsd does). */
 	if (unconf)
 		ns4_client_free(m, unconf);
+	if (conf && !same_princ)
+		ns4_client_free(m, conf);
 	struct ns4_client *clp = client_new(m, cid, principal, 1, 0);
 	if (!clp)
 		return NS4ERR_DELAY;
