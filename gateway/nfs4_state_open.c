@@ -602,7 +602,9 @@ static enum ns4_status close_locked(struct ns4_mgr *m, uint64_t clientid,
 		return rc;
 	if (!st->owner->confirmed)
 		return NS4ERR_BAD_STATEID;
-	for (l = st->file->stids; l; l = l->fnext)
+	/* 4.1 refuses to drop locks with the open (RFC 8881 §18.2.3); a 4.0
+	 * CLOSE releases them, as RFC 7530 §16.2.4 allows and Linux does. */
+	for (l = st->file->stids; l && st->owner->clp->minor > 0; l = l->fnext)
 		if (l->is_lock && l->open == st && l->nlocks)
 			return NS4ERR_LOCKS_HELD;
 	free_children(m, st);
