@@ -251,10 +251,48 @@ static void decode_ops(struct run *run, XDR *x)
 	}
 }
 
-/* Runs the decoded operations until one fails; returns the last status. */
+/* Cuts the results after operation i, which fails with st instead. */
+static void cut_results(COMPOUND4res *res, unsigned i, nfsstat4 st)
+{
+	for (unsigned k = i; k < res->resarray.resarray_len; k++) {
+		nfs_resop4 *r = &res->resarray.resarray_val[k];
+		nfs_opnum4 op = r->resop;
+		xdr_free((xdrproc_t)xdr_nfs_resop4, (char *)r);
+		memset(r, 0, sizeof(*r));
+		r->resop = op;
+	}
+	set_status(&res->resarray.resarray_val[i], st);
+	res->resarray.resarray_len = i + 1;
+	res->status = st;
+}
+
+/* The most a reply may hold, counting the whole RPC reply, and the error
+ * for the operation that would pass it. In a session, the session's limits
+ * (RFC 8881 §18.36.3): ca_maxresponsesize, or ca_maxresponsesize_cached
+ * when the client asked for the reply to be cached. Otherwise one full READ
+ * or READDIR and then some: a compound of many READs must not make the
+ * gateway hold many megabytes for one request (RESOURCE in 4.0). */
+static uint32_t reply_limit(const struct nfs4_compound *c, nfsstat4 *err)
+{
+	if (!c->in_session) {
+		*err = c->minorversion == 0 ? NFS4ERR_RESOURCE : NFS4ERR_REP_TOO_BIG;
+		return NFS4_MAX_IO + 64 * 1024;
+	}
+	*err = NFS4ERR_REP_TOO_BIG;
+	if (c->cachethis && c->fore.maxresponsesize_cached < c->fore.maxresponsesize) {
+		*err = NFS4ERR_REP_TOO_BIG_TO_CACHE;
+		return c->fore.maxresponsesize_cached;
+	}
+	return c->fore.maxresponsesize;
+}
+
+/* Runs the decoded operations until one fails or the reply outgrows its
+ * limit (checked as it grows: an operation that changed something has done
+ * so, as when a reply is lost); returns the last status. */
 static nfsstat4 run_ops(struct run *run, COMPOUND4res *res)
 {
-	nfsstat4 st = NFS4_OK;
+	nfsstat4 st = NFS4_OK, err;
+	unsigned long size = RPC_REPLY_HEADER + 12 + ((res->tag.compound_tag4_len + 3u) & ~3u);
 	for (uint32_t i = 0; i < run->c.nops; i++) {
 		nfs_resop4 *r = &res->resarray.resarray_val[i];
 		res->resarray.resarray_len = i + 1;
@@ -264,7 +302,14 @@ static nfsstat4 run_ops(struct run *run, COMPOUND4res *res)
 			return run->decode_err;
 		}
 		st = run_op(run, i, run->args[i].argop, &run->args[i], r);
-		if (run->replay || st != NFS4_OK)
+		if (run->replay)
+			break;
+		size += xdr_sizeof((xdrproc_t)xdr_nfs_resop4, r);
+		if (size > reply_limit(&run->c, &err)) {
+			cut_results(res, i, err);
+			return err;
+		}
+		if (st != NFS4_OK)
 			break;
 	}
 	return st;
@@ -344,50 +389,9 @@ static int encode_res(COMPOUND4res *res, void **out, size_t *len)
 	return 0;
 }
 
-/* Cuts the results after operation i, which fails with st instead. */
-static void cut_results(COMPOUND4res *res, unsigned i, nfsstat4 st)
-{
-	for (unsigned k = i; k < res->resarray.resarray_len; k++) {
-		nfs_resop4 *r = &res->resarray.resarray_val[k];
-		nfs_opnum4 op = r->resop;
-		xdr_free((xdrproc_t)xdr_nfs_resop4, (char *)r);
-		memset(r, 0, sizeof(*r));
-		r->resop = op;
-	}
-	set_status(&res->resarray.resarray_val[i], st);
-	res->resarray.resarray_len = i + 1;
-	res->status = st;
-}
-
-/* The session's reply limits (RFC 8881 §18.36.3): the first operation whose
- * result would pass ca_maxresponsesize fails with REP_TOO_BIG, or, when the
- * client asked for the reply to be cached, the first past
- * ca_maxresponsesize_cached with REP_TOO_BIG_TO_CACHE. The limits count
- * the whole RPC reply. Checked after the fact: an operation that changed
- * something has done so, as when a reply is lost. */
-static void enforce_reply_limits(struct nfs4_compound *c, COMPOUND4res *res)
-{
-	uint32_t limit = c->fore.maxresponsesize;
-	nfsstat4 err = NFS4ERR_REP_TOO_BIG;
-	if (c->cachethis && c->fore.maxresponsesize_cached < limit) {
-		limit = c->fore.maxresponsesize_cached;
-		err = NFS4ERR_REP_TOO_BIG_TO_CACHE;
-	}
-	unsigned long size = RPC_REPLY_HEADER + 12 + ((res->tag.compound_tag4_len + 3u) & ~3u);
-	for (unsigned i = 0; i < res->resarray.resarray_len; i++) {
-		size += xdr_sizeof((xdrproc_t)xdr_nfs_resop4, &res->resarray.resarray_val[i]);
-		if (size > limit) {
-			cut_results(res, i, err);
-			return;
-		}
-	}
-}
-
 static void finish(struct run *run, COMPOUND4res *res)
 {
 	struct nfs4_compound *c = &run->c;
-	if (c->in_session)
-		enforce_reply_limits(c, res);
 	void *body = NULL;
 	size_t len = 0;
 	int r = encode_res(res, &body, &len);

@@ -498,6 +498,36 @@ static void test_unlinked_file_readable_until_close(void)
 	rpc_client_close(&cl.rc);
 }
 
+/* A compound of many full READs must not make the gateway hold many
+ * megabytes for one request: past one READ's worth it answers RESOURCE. */
+static void test_reply_size_bounded(void)
+{
+	struct mcfs_attr a;
+	static uint8_t data[3 << 20];
+	pattern_fill(45, 0, data, sizeof(data));
+	CU_ASSERT_FATAL(
+	    vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "three-mib", 0644, 0, &a, NULL) == 0);
+	CU_ASSERT_FATAL(vfs_write(fx.vfs, &ROOT_CRED, a.ino, 0, data, sizeof(data), NULL) == 0);
+	CU_ASSERT_FATAL(vfs_flush(fx.vfs, a.ino) == 0);
+	struct rpc_client rc;
+	CU_ASSERT_FATAL(connect_gw(&rc) == 0);
+	struct cpd c = {.minor = 0};
+	COMPOUND4res res;
+	add(&c, OP_PUTROOTFH);
+	name4(&add(&c, OP_LOOKUP)->nfs_argop4_u.oplookup.objname, "three-mib");
+	for (unsigned i = 0; i < 3; i++) {
+		READ4args *r = &add(&c, OP_READ)->nfs_argop4_u.opread;
+		r->offset = (uint64_t)i << 20;
+		r->count = 1u << 20;
+	}
+	CU_ASSERT_FATAL(call(&rc, &c, &res) == 0);
+	CU_ASSERT_EQUAL(res.status, NFS4ERR_RESOURCE);
+	CU_ASSERT_EQUAL(res.resarray.resarray_len, 4); /* the second READ is refused */
+	CU_ASSERT_EQUAL(op_status(&res, 2), NFS4_OK);
+	res_free(&res);
+	rpc_client_close(&rc);
+}
+
 /* ---------------------------------------------------------------- 4.1 sessions */
 
 struct session41 {
@@ -817,6 +847,7 @@ int main(void)
 	    {"4.0 share reservations", test_v40_share_deny},
 	    {"unlinked file readable until the last CLOSE",
 	     test_unlinked_file_readable_until_close},
+	    {"a compound of many READs: RESOURCE", test_reply_size_bounded},
 	    {"4.1 session, slot replay cache, current stateid", test_v41_session_and_replay},
 	    {"libnfs reads over NFSv4", test_libnfs_reads_v4},
 	    {"restart: stale state, reclaim in grace", test_restart_reclaim_in_grace},
