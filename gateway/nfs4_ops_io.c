@@ -46,10 +46,6 @@ static nfsstat4 io_stateid(struct nfs4_compound *c, const stateid4 *in, uint32_t
 	nfsstat4 st = nfs4_stateid_in(c, in, &chk.stateid);
 	if (st != NFS4_OK)
 		return st;
-	/* Writes may not bypass locking: the all-ones stateid counts as the
-	 * anonymous one for them (RFC 7530 §9.1.4.3 and §16.36.4). */
-	if ((access & NS4_ACCESS_WRITE) && ns4_stateid_is_bypass(&chk.stateid))
-		memset(&chk.stateid, 0, sizeof(chk.stateid));
 	return (nfsstat4)ns4_check_stateid(c->srv->state, &chk);
 }
 

@@ -640,8 +640,10 @@ enum ns4_status ns4_close(struct ns4_mgr *m, uint64_t clientid, const struct ns4
 
 static enum ns4_status special_check(struct ns4_mgr *m, const struct ns4_io_check *c)
 {
-	if (ns4_stateid_is_bypass(&c->stateid))
-		return c->access & NS4_ACCESS_WRITE ? NS4ERR_BAD_STATEID : NS4_OK;
+	/* The all-ones stateid bypasses deny reservations for reads only; a
+	 * write with it counts as anonymous (RFC 7530 §9.1.4.3). */
+	if (ns4_stateid_is_bypass(&c->stateid) && !(c->access & NS4_ACCESS_WRITE))
+		return NS4_OK;
 	struct ns4_file *f = ns4_file_get(m, c->fileid, false);
 	struct ns4_stid *s;
 	/* The anonymous stateid still honours deny reservations. */

@@ -395,6 +395,9 @@ static void test_stateid_validation(void)
 	CU_ASSERT_EQUAL(ns4_check_stateid(m, &io), NS4_OK);
 	io = (struct ns4_io_check){bypass, 3, 0, NS4_ACCESS_READ};
 	CU_ASSERT_EQUAL(ns4_check_stateid(m, &io), NS4_OK);
+	/* Writing with the all-ones stateid counts as anonymous. */
+	io.access = NS4_ACCESS_WRITE;
+	CU_ASSERT_EQUAL(ns4_check_stateid(m, &io), NS4ERR_LOCKED);
 
 	/* FREE_STATEID: not while open. */
 	CU_ASSERT_EQUAL(ns4_free_stateid(m, id, &s2), NS4ERR_LOCKS_HELD);
