@@ -70,22 +70,39 @@ int volume_load(struct meta *m, const char *name, struct volume_settings *out)
 	return 0;
 }
 
-/* "index=0;mode=source;bucket=URL" */
+/* "index=0;mode=source;bucket=URL[;replica=URL]": fields are matched whole, one
+ * per ';'-separated part, so a URL holding "mode=" cannot be taken for a field
+ * (region add refuses URLs with ';'). Unknown fields are skipped, for records
+ * written by a newer mcfs. */
 static int parse_region(const char *name, const char *spec, struct region_info *ri)
 {
 	memset(ri, 0, sizeof(*ri));
 	snprintf(ri->name, sizeof(ri->name), "%s", name);
-	const char *idx = strstr(spec, "index=");
-	const char *mode = strstr(spec, "mode=");
-	const char *bucket = strstr(spec, "bucket=");
-	if (!idx || !mode || !bucket)
-		return -EIO;
-	ri->index = (uint16_t)atoi(idx + 6);
-	size_t ml = strcspn(mode + 5, ";");
-	snprintf(ri->mode, sizeof(ri->mode), "%.*s", (int)ml, mode + 5);
-	size_t bl = strcspn(bucket + 7, ";");
-	snprintf(ri->bucket, sizeof(ri->bucket), "%.*s", (int)bl, bucket + 7);
-	return 0;
+	bool have_index = false, have_mode = false;
+	for (const char *p = spec; *p;) {
+		size_t len = strcspn(p, ";");
+		const char *eq = memchr(p, '=', len);
+		if (eq) {
+			size_t kl = (size_t)(eq - p);
+			int vl = (int)(len - kl - 1);
+			const char *v = eq + 1;
+			if (kl == 5 && memcmp(p, "index", 5) == 0) {
+				ri->index = (uint16_t)atoi(v);
+				have_index = true;
+			} else if (kl == 4 && memcmp(p, "mode", 4) == 0) {
+				snprintf(ri->mode, sizeof(ri->mode), "%.*s", vl, v);
+				have_mode = true;
+			} else if (kl == 6 && memcmp(p, "bucket", 6) == 0) {
+				snprintf(ri->bucket, sizeof(ri->bucket), "%.*s", vl, v);
+			} else if (kl == 7 && memcmp(p, "replica", 7) == 0) {
+				snprintf(ri->replica, sizeof(ri->replica), "%.*s", vl, v);
+			}
+		}
+		p += len;
+		if (*p == ';')
+			p++;
+	}
+	return have_index && have_mode ? 0 : -EIO;
 }
 
 int volume_regions(struct meta *m, const char *name, struct region_info *out, size_t max,
@@ -121,7 +138,7 @@ static void new_uuid(char out[37])
 }
 
 /* A bucket that cannot take a write and give it back is no place for a volume. */
-static int probe_bucket(struct objstore *store, const char *volume, char *err, size_t errlen)
+int volume_probe_bucket(struct objstore *store, const char *volume, char *err, size_t errlen)
 {
 	char key[128];
 	snprintf(key, sizeof(key), "%s/.mcfs-probe", volume);
@@ -201,7 +218,7 @@ int volume_format(struct meta *m, struct objstore *store, const struct format_op
 		snprintf(err, errlen, "cannot read metadata at %s: %s", meta_describe(m), strerror(-r));
 		return r;
 	}
-	r = probe_bucket(store, o->name, err, errlen);
+	r = volume_probe_bucket(store, o->name, err, errlen);
 	if (r < 0)
 		return r;
 	if (o->force) {

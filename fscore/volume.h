@@ -28,7 +28,8 @@ struct region_info {
 	char name[64];
 	uint16_t index;
 	char mode[16];
-	char bucket[512];
+	char bucket[512];  /* empty for a meta-only region: it uses the source's bucket */
+	char replica[512]; /* its metadata endpoint (a Redis replica); may be empty */
 };
 
 /* Name of the volume in this database; -ENOENT if none was formatted. */
@@ -49,5 +50,8 @@ struct format_options {
  * (-EEXIST) unless force, which first removes the old volume's metadata. */
 int volume_format(struct meta *m, struct objstore *store, const struct format_options *o,
 		  struct volume_settings *out, char *err, size_t errlen);
+/* Writes, reads back and removes a probe object under "VOLUME/" (creating the
+ * bucket if missing); err says why a bucket is not usable. */
+int volume_probe_bucket(struct objstore *store, const char *volume, char *err, size_t errlen);
 
 #endif

@@ -11,6 +11,9 @@ struct cli_common {
 	const char *meta_url;
 	const char *config_path;
 	const char *region;
+	/* Without --meta, take [meta] replica before [meta] url: for commands that
+	 * run against the region's own metadata replica (region promote). */
+	bool prefer_replica;
 	struct mcfs_config cfg;
 };
 
@@ -29,5 +32,6 @@ int cmd_format(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
+int cmd_region(int argc, char **argv);
 
 #endif

@@ -20,6 +20,8 @@ int cli_load_config(struct cli_common *c)
 	enum log_level lvl;
 	if (log_level_parse(c->cfg.log_level, &lvl) == 0 && lvl > LOG_LVL_WARN)
 		log_set_level(lvl);
+	if (!c->meta_url && c->prefer_replica && c->cfg.replica_url[0])
+		c->meta_url = c->cfg.replica_url;
 	if (!c->meta_url && c->cfg.meta_url[0])
 		c->meta_url = c->cfg.meta_url;
 	if (!c->region && c->cfg.region[0])

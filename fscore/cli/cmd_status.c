@@ -72,6 +72,11 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 		freeReplyObject(s);
 	}
 	for (size_t i = 0; check_buckets && i < st->nregions; i++) {
+		/* A meta-only region has no bucket of its own: nothing to check. */
+		if (!st->regions[i].bucket[0]) {
+			st->bucket_state[i] = 1;
+			continue;
+		}
 		struct objstore_credentials cred = {
 			.access_key = c->cfg.s3_access_key[0] ? c->cfg.s3_access_key : NULL,
 			.secret_key = c->cfg.s3_secret_key[0] ? c->cfg.s3_secret_key : NULL,
@@ -103,7 +108,10 @@ static void json_str(const char *s)
 
 static const char *bucket_word(int state)
 {
-	return state == 0 ? "ok" : state == -EACCES ? "access denied" : strerror(-state);
+	return state == 0	  ? "ok"
+	       : state == 1	  ? "none (uses the source's)"
+	       : state == -EACCES ? "access denied"
+				  : strerror(-state);
 }
 
 static void print_json(const struct status *st, const char *meta)
@@ -129,6 +137,8 @@ static void print_json(const struct status *st, const char *meta)
 		json_str(st->regions[i].bucket);
 		printf(",\"bucket_status\":");
 		json_str(bucket_word(st->bucket_state[i]));
+		printf(",\"replica\":");
+		json_str(st->regions[i].replica);
 		printf("}");
 	}
 	printf("],\"gateways\":[");
@@ -150,8 +160,10 @@ static void print_human(const struct status *st, const char *meta)
 	printf("deletions:   %lld freed slices waiting for their delay\n", st->deletions);
 	printf("regions:\n");
 	for (size_t i = 0; i < st->nregions; i++)
-		printf("  %-12s %-9s %s (bucket %s)\n", st->regions[i].name, st->regions[i].mode,
-		       st->regions[i].bucket, bucket_word(st->bucket_state[i]));
+		printf("  %-12s %-9s %s (bucket %s)%s%s\n", st->regions[i].name,
+		       st->regions[i].mode, st->regions[i].bucket[0] ? st->regions[i].bucket : "-",
+		       bucket_word(st->bucket_state[i]),
+		       st->regions[i].replica[0] ? ", replica " : "", st->regions[i].replica);
 	printf("gateways:    %zu\n", st->nsessions);
 	for (size_t i = 0; i < st->nsessions; i++)
 		printf("  session %.8s  last heartbeat %llds ago\n", st->sessions[i].id,

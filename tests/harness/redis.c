@@ -1,6 +1,7 @@
 #include "redis.h"
 
 #include <errno.h>
+#include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,12 +9,24 @@
 
 static int launch(struct redis_server *rs)
 {
-	char port[16], log_path[600];
+	char port[16], primary[16], log_path[600];
 	snprintf(port, sizeof(port), "%d", rs->port);
+	snprintf(primary, sizeof(primary), "%d", rs->replica_of);
 	snprintf(log_path, sizeof(log_path), "%s/redis.log", rs->dir);
-	char *argv[] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", rs->dir,
-			"--appendonly", "yes", "--appendfsync", "always", "--save", "",
-			"--protected-mode", "no", NULL};
+	char *argv[24] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", rs->dir,
+			  "--appendonly", "yes", "--appendfsync", "always", "--save", "",
+			  "--protected-mode", "no", NULL};
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	/* A primary otherwise waits 5 s for more replicas before a full sync. */
+	argv[n++] = "--repl-diskless-sync-delay";
+	argv[n++] = "0";
+	if (rs->replica_of) {
+		argv[n++] = "--replicaof";
+		argv[n++] = "127.0.0.1";
+		argv[n++] = primary;
+	}
 	int r = proc_spawn(&rs->proc, "redis-server", argv, log_path);
 	if (r < 0)
 		return r;
@@ -25,9 +38,10 @@ static int launch(struct redis_server *rs)
 	return 0;
 }
 
-int redis_server_start(struct redis_server *rs)
+static int start(struct redis_server *rs, int replica_of)
 {
 	memset(rs, 0, sizeof(*rs));
+	rs->replica_of = replica_of;
 	rs->dir = test_tmpdir("redis");
 	if (!rs->dir)
 		return -errno;
@@ -41,6 +55,43 @@ int redis_server_start(struct redis_server *rs)
 	}
 	if (r == 0)
 		snprintf(rs->url, sizeof(rs->url), "redis://127.0.0.1:%d", rs->port);
+	return r;
+}
+
+int redis_server_start(struct redis_server *rs)
+{
+	return start(rs, 0);
+}
+
+static bool link_up(void *arg)
+{
+	struct redis_server *rs = arg;
+	struct timeval tv = {.tv_sec = 1};
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", rs->port, tv);
+	bool up = false;
+	if (c && !c->err) {
+		redisReply *r = redisCommand(c, "INFO replication");
+		up = r && r->type == REDIS_REPLY_STRING &&
+		     strstr(r->str, "master_link_status:up") != NULL;
+		if (r)
+			freeReplyObject(r);
+	}
+	if (c)
+		redisFree(c);
+	return up;
+}
+
+int redis_server_wait_link(struct redis_server *rs, int timeout_ms)
+{
+	return wait_until(link_up, rs, timeout_ms);
+}
+
+int redis_server_start_replica(struct redis_server *rs, const struct redis_server *primary,
+			       int timeout_ms)
+{
+	int r = start(rs, primary->port);
+	if (r == 0)
+		r = redis_server_wait_link(rs, timeout_ms);
 	return r;
 }
 

@@ -9,11 +9,19 @@ struct redis_server {
 	struct proc proc;
 	int port;
 	char *dir;
-	char url[128]; /* redis://127.0.0.1:PORT */
+	char url[128];	/* redis://127.0.0.1:PORT */
+	int replica_of; /* the primary's port for a replica, else 0 */
 };
 
 int redis_server_start(struct redis_server *rs);
-/* Restarts on the same port and directory (data survives through the AOF). */
+/* Starts a replica of primary (--replicaof) and waits, up to timeout_ms, until
+ * it has synced (master_link_status:up). */
+int redis_server_start_replica(struct redis_server *rs, const struct redis_server *primary,
+			       int timeout_ms);
+/* Waits until a replica's link to its primary is up; -ETIMEDOUT. */
+int redis_server_wait_link(struct redis_server *rs, int timeout_ms);
+/* Restarts on the same port and directory (data survives through the AOF),
+ * as it was started (a replica again follows its primary). */
 int redis_server_restart(struct redis_server *rs);
 /* SIGKILL: a crash, no shutdown save. */
 void redis_server_kill(struct redis_server *rs);
