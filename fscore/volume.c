@@ -28,7 +28,8 @@ int volume_find(struct meta *m, char *name, size_t len)
 static const char *field(const redisReply *r, const char *name)
 {
 	for (size_t i = 0; i + 1 < r->elements; i += 2)
-		if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0 &&
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    strcmp(r->element[i]->str, name) == 0 &&
 		    r->element[i + 1]->type == REDIS_REPLY_STRING)
 			return r->element[i + 1]->str;
 	return NULL;
@@ -105,8 +106,7 @@ static int parse_region(const char *name, const char *spec, struct region_info *
 	return have_index && have_mode ? 0 : -EIO;
 }
 
-int volume_regions(struct meta *m, const char *name, struct region_info *out, size_t max,
-		   size_t *n)
+int volume_regions(struct meta *m, const char *name, struct region_info *out, size_t max, size_t *n)
 {
 	char key[128];
 	redisReply *r = NULL;
@@ -114,7 +114,8 @@ int volume_regions(struct meta *m, const char *name, struct region_info *out, si
 	if (rc < 0)
 		return rc;
 	*n = 0;
-	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements && *n < max; i += 2) {
+	for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements && *n < max;
+	     i += 2) {
 		if (parse_region(r->element[i]->str, r->element[i + 1]->str, &out[*n]) == 0)
 			(*n)++;
 	}
@@ -131,10 +132,9 @@ static void new_uuid(char out[37])
 	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-		 b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-		 b[14], b[15]);
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 }
 
 /* A bucket that cannot take a write and give it back is no place for a volume. */
@@ -197,7 +197,8 @@ int volume_format(struct meta *m, struct objstore *store, const struct format_op
 {
 	const char *region = o->region && *o->region ? o->region : "default";
 	if (layout_check_volume_name(o->name) < 0) {
-		snprintf(err, errlen, "bad volume name '%s': use 1-63 of a-z, 0-9 and '-'", o->name);
+		snprintf(err, errlen, "bad volume name '%s': use 1-63 of a-z, 0-9 and '-'",
+			 o->name);
 		return -EINVAL;
 	}
 	if (layout_check_block_size(o->block_size) < 0) {
@@ -215,7 +216,8 @@ int volume_format(struct meta *m, struct objstore *store, const struct format_op
 		return -EEXIST;
 	}
 	if (r < 0 && r != -ENOENT) {
-		snprintf(err, errlen, "cannot read metadata at %s: %s", meta_describe(m), strerror(-r));
+		snprintf(err, errlen, "cannot read metadata at %s: %s", meta_describe(m),
+			 strerror(-r));
 		return r;
 	}
 	r = volume_probe_bucket(store, o->name, err, errlen);
@@ -245,8 +247,8 @@ int volume_format(struct meta *m, struct objstore *store, const struct format_op
 	args_u64(&a, 0);
 	args_u64(&a, 0755);
 	redisReply *rep = NULL;
-	r = meta_eval(m, "format", volume_key(key, sizeof(key), o->name, "setting"), a.n, a.v, a.len,
-		      &rep);
+	r = meta_eval(m, "format", volume_key(key, sizeof(key), o->name, "setting"), a.n, a.v,
+		      a.len, &rep);
 	if (r == 0) {
 		r = reply_status(rep);
 		freeReplyObject(rep);
