@@ -343,15 +343,19 @@ workload() {
 	df -k "$M" | tail -1 | sed 's/^/MCFS-STEP: df: /'
 	done_
 
-	begin gateway-crash
-	write_across "$T/crash" $(((size + 1) / 2)) crash-gateway
-	expect "ls a after the crash" "$(ls "$T/a" | tr '\n' ' ')" "b dangling gone hl sl "
-	expect "content of f$nfiles after the crash" "$(cat "$T/many/f$nfiles")" "file $nfiles"
-	done_
+	# 4.2 runs the very state code of 4.1 (sessions, reclaim): crashing
+	# the gateway once more under it would only add a minute to make check.
+	if [ "$vers" != 4.2 ]; then
+		begin gateway-crash
+		write_across "$T/crash" $(((size + 1) / 2)) crash-gateway
+		expect "ls a after the crash" "$(ls "$T/a" | tr '\n' ' ')" "b dangling gone hl sl "
+		expect "content of f$nfiles after the crash" "$(cat "$T/many/f$nfiles")" "file $nfiles"
+		done_
 
-	begin gateway-restart
-	write_across "$T/term" $(((size + 1) / 2)) restart-gateway
-	done_
+		begin gateway-restart
+		write_across "$T/term" $(((size + 1) / 2)) restart-gateway
+		done_
+	fi
 
 	begin remount
 	cd /
@@ -374,9 +378,11 @@ workload() {
 	expect "mtime of ap" "$(stat -c %Y "$T/ap")" "981173106"
 	expect "owner of excl" "$(stat -c %u:%g "$T/excl")" "1234:5678"
 	expect "type of fifo" "$(stat -c %F "$T/fifo")" "fifo"
-	half=$(dd if=/tmp/big.src bs=1M count=$(((size + 1) / 2)) 2>/dev/null | md5sum | cut -d' ' -f1)
-	expect "md5 of crash" "$(md5 "$T/crash")" "$half"
-	expect "md5 of term" "$(md5 "$T/term")" "$half"
+	if [ "$vers" != 4.2 ]; then
+		half=$(dd if=/tmp/big.src bs=1M count=$(((size + 1) / 2)) 2>/dev/null | md5sum | cut -d' ' -f1)
+		expect "md5 of crash" "$(md5 "$T/crash")" "$half"
+		expect "md5 of term" "$(md5 "$T/term")" "$half"
+	fi
 	done_
 
 	begin remove-tree
