@@ -7,6 +7,7 @@
 #include "layout.h"
 #include "meta.h"
 #include "objstore.h"
+#include "region.h"
 #include "units.h"
 #include "url.h"
 #include "volume.h"
@@ -24,14 +25,11 @@ static void format_usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct cli_common *c, struct format_options *fo)
 {
-	static const struct option opts[] = {{"meta", required_argument, 0, 'm'},
-					     {"bucket", required_argument, 0, 'b'},
-					     {"region", required_argument, 0, 'r'},
-					     {"block-size", required_argument, 0, 's'},
-					     {"force", no_argument, 0, 'f'},
-					     {"config", required_argument, 0, 'c'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"meta", required_argument, 0, 'm'},   {"bucket", required_argument, 0, 'b'},
+	    {"region", required_argument, 0, 'r'}, {"block-size", required_argument, 0, 's'},
+	    {"force", no_argument, 0, 'f'},	   {"config", required_argument, 0, 'c'},
+	    {"help", no_argument, 0, 'h'},	   {0, 0, 0, 0}};
 	int o;
 	uint64_t bs;
 	optind = 1;
@@ -49,8 +47,9 @@ static int parse_args(int argc, char **argv, struct cli_common *c, struct format
 			break;
 		case 's':
 			if (size_parse(optarg, &bs) < 0 || layout_check_block_size(bs) < 0) {
-				fprintf(stderr, "mcfs format: bad --block-size '%s': a power of two "
-						"from 64K to 16M\n",
+				fprintf(stderr,
+					"mcfs format: bad --block-size '%s': a power of two "
+					"from 64K to 16M\n",
 					optarg);
 				return EXIT_USAGE;
 			}
@@ -72,9 +71,9 @@ static int parse_args(int argc, char **argv, struct cli_common *c, struct format
 	}
 	if (optind != argc - 1 || !fo->bucket_url) {
 		fprintf(stderr, "mcfs format: %s\n",
-			optind == argc ? "the VOLUME name is missing"
+			optind == argc	  ? "the VOLUME name is missing"
 			: !fo->bucket_url ? "--bucket URL is required"
-					   : "too many arguments");
+					  : "too many arguments");
 		format_usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -99,6 +98,18 @@ int cmd_format(int argc, char **argv)
 		fprintf(stderr, "mcfs format: %s\n", err);
 		return EXIT_USAGE;
 	}
+	if (fo.region && region_check_name(fo.region) < 0) {
+		fprintf(stderr,
+			"mcfs format: bad region name '%s': use 1-63 of a-z, 0-9 and '-', not "
+			"starting with '-'\n",
+			fo.region);
+		return EXIT_USAGE;
+	}
+	if (strchr(fo.bucket_url, ';')) {
+		/* ';' separates the fields of a region record. */
+		fprintf(stderr, "mcfs format: a bucket URL may not contain ';'\n");
+		return EXIT_USAGE;
+	}
 	if (layout_check_volume_name(fo.name) < 0) {
 		fprintf(stderr, "mcfs format: bad volume name '%s': use 1-63 of a-z, 0-9 and '-'\n",
 			fo.name);
@@ -114,9 +125,9 @@ int cmd_format(int argc, char **argv)
 		return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
 	struct objstore_credentials cred = {
-		.access_key = c.cfg.s3_access_key[0] ? c.cfg.s3_access_key : NULL,
-		.secret_key = c.cfg.s3_secret_key[0] ? c.cfg.s3_secret_key : NULL,
-		.region = c.cfg.s3_region[0] ? c.cfg.s3_region : NULL,
+	    .access_key = c.cfg.s3_access_key[0] ? c.cfg.s3_access_key : NULL,
+	    .secret_key = c.cfg.s3_secret_key[0] ? c.cfg.s3_secret_key : NULL,
+	    .region = c.cfg.s3_region[0] ? c.cfg.s3_region : NULL,
 	};
 	struct objstore *store = NULL;
 	r = objstore_open(fo.bucket_url, &cred, &store);

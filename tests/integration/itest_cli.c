@@ -90,15 +90,16 @@ static void test_format_bad_input(void)
 	snprintf(bucket, sizeof(bucket), "file://%s/b1", tmp);
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "vol", NULL}), 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "--bucket"));
-	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
-						   bucket, NULL}),
-			2);
+	CU_ASSERT_EQUAL(
+	    run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket", bucket, NULL}),
+	    2);
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
 						   "ftp://x/y", "vol", NULL}),
 			2);
-	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
-						   "http://key:hunter2@127.0.0.1:1/bkt", "vol", NULL}),
-			2);
+	CU_ASSERT_EQUAL(
+	    run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
+				       "http://key:hunter2@127.0.0.1:1/bkt", "vol", NULL}),
+	    2);
 	CU_ASSERT_PTR_NULL(strstr(out, "hunter2"));
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
 						   bucket, "--block-size", "3M", "vol", NULL}),
@@ -106,15 +107,20 @@ static void test_format_bad_input(void)
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
 						   bucket, "Bad_Name", NULL}),
 			2);
+	/* Region names end up in slice records and region commands. */
+	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
+						   bucket, "--region", "US.East", "vol", NULL}),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "bad region name"));
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", "mysql://x", "--bucket",
 						   bucket, "vol", NULL}),
 			2);
 	char dead[64];
 	snprintf(dead, sizeof(dead), "redis://127.0.0.1:%d", free_tcp_port());
 	long long t0 = now_ms();
-	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", dead, "--bucket", bucket,
-						   "vol", NULL}),
-			1);
+	CU_ASSERT_EQUAL(
+	    run(NULL, (const char *[]){"format", "--meta", dead, "--bucket", bucket, "vol", NULL}),
+	    1);
 	CU_ASSERT(now_ms() - t0 < 10000);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot connect"));
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"status", "--meta", dead, NULL}), 1);
@@ -134,9 +140,10 @@ static void test_format_status_file_bucket(void)
 						   bucket, "vol", NULL}),
 			1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "--force"));
-	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket",
-						   bucket, "--region", "eu", "--force", "vol", NULL}),
-			0);
+	CU_ASSERT_EQUAL(
+	    run(NULL, (const char *[]){"format", "--meta", redis.url, "--bucket", bucket,
+				       "--region", "eu", "--force", "vol", NULL}),
+	    0);
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"status", "--meta", redis.url, NULL}), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "volume:      vol"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "eu"));
@@ -148,9 +155,8 @@ static void test_format_status_file_bucket(void)
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"fsck", "--meta", redis.url, NULL}), 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "clean"));
 	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"gc", "--meta", redis.url, NULL}), 0);
-	CU_ASSERT_EQUAL(run(NULL, (const char *[]){"gc", "--meta", redis.url, "--min-age", "soon",
-						   NULL}),
-			2);
+	CU_ASSERT_EQUAL(
+	    run(NULL, (const char *[]){"gc", "--meta", redis.url, "--min-age", "soon", NULL}), 2);
 }
 
 static void test_s3_bucket_and_secrets(void)
@@ -161,9 +167,9 @@ static void test_s3_bucket_and_secrets(void)
 			"AWS_SECRET_ACCESS_KEY=" S3RVER_SECRET_KEY, NULL};
 	char *bad[] = {"AWS_ACCESS_KEY_ID=" S3RVER_ACCESS_KEY,
 		       "AWS_SECRET_ACCESS_KEY=wrong-secret-123", NULL};
-	CU_ASSERT_EQUAL(run(bad, (const char *[]){"format", "--meta", meta, "--bucket", s3.url,
-						  "s3vol", NULL}),
-			1);
+	CU_ASSERT_EQUAL(
+	    run(bad, (const char *[]){"format", "--meta", meta, "--bucket", s3.url, "s3vol", NULL}),
+	    1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "access denied"));
 	CU_ASSERT_PTR_NULL(strstr(out, "wrong-secret-123"));
 	CU_ASSERT_EQUAL(run(good, (const char *[]){"format", "--meta", meta, "--bucket", s3.url,
@@ -191,11 +197,11 @@ static void test_s3_bucket_and_secrets(void)
 int main(void)
 {
 	static const struct test_case tests[] = {
-		{"help and version", test_help_and_version},
-		{"format: bad input", test_format_bad_input},
-		{"format and status on a file:// bucket", test_format_status_file_bucket},
-		{"S3 bucket, wrong secret, config secrets", test_s3_bucket_and_secrets},
-		{NULL, NULL}};
+	    {"help and version", test_help_and_version},
+	    {"format: bad input", test_format_bad_input},
+	    {"format and status on a file:// bucket", test_format_status_file_bucket},
+	    {"S3 bucket, wrong secret, config secrets", test_s3_bucket_and_secrets},
+	    {NULL, NULL}};
 	if (test_add_suite("mcfs command", setup, teardown, tests) < 0)
 		return 1;
 	return test_run_all();
