@@ -11,7 +11,7 @@
 
 /* Largest file size (FSINFO maxfilesize): what fscore's writer accepts, and
  * what the metadata scripts keep exact (their numbers are doubles). */
-#define NFS3_MAX_FILESIZE (1ULL << 53)
+#define NFS3_MAX_FILESIZE MCFS_MAX_FILE_SIZE
 
 extern const struct rpc_proc nfs3_procs[];
 extern const unsigned nfs3_nprocs;

@@ -173,12 +173,6 @@ static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4
 	return NFS4_OK;
 }
 
-static void set_status(nfs_resop4 *res, nfsstat4 st)
-{
-	/* Every XXX4res in the union begins with its status. */
-	memcpy(&res->nfs_resop4_u, &st, sizeof(st));
-}
-
 /* The 4.1 rules on where SEQUENCE and the session-less operations go. */
 static nfsstat4 placement(const struct run *run, unsigned i, uint32_t opnum,
 			  const struct op_desc *d)
@@ -215,7 +209,7 @@ static nfsstat4 run_op(struct run *run, unsigned i, uint32_t opnum, nfs_argop4 *
 		else
 			st = d->fn(c, arg, res);
 	}
-	set_status(res, st);
+	nfs4_set_status(res, st);
 	log_debug("NFS4.%u %s xid %08x op %u/%u -> %d", c->minorversion, d->name, c->req->hdr.xid,
 		  i + 1, run->c.nops, st);
 	return st;
@@ -261,7 +255,7 @@ static void cut_results(COMPOUND4res *res, unsigned i, nfsstat4 st)
 		memset(r, 0, sizeof(*r));
 		r->resop = op;
 	}
-	set_status(&res->resarray.resarray_val[i], st);
+	nfs4_set_status(&res->resarray.resarray_val[i], st);
 	res->resarray.resarray_len = i + 1;
 	res->status = st;
 }
@@ -298,7 +292,7 @@ static nfsstat4 run_ops(struct run *run, COMPOUND4res *res)
 		res->resarray.resarray_len = i + 1;
 		if (i == run->ndecoded) {
 			r->resop = (nfs_opnum4)run->bad_opnum;
-			set_status(r, run->decode_err);
+			nfs4_set_status(r, run->decode_err);
 			return run->decode_err;
 		}
 		st = run_op(run, i, run->args[i].argop, &run->args[i], r);

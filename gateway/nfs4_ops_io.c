@@ -14,7 +14,6 @@
 #include "nfs4_proc.h"
 
 /* The largest file we let a WRITE create (as NFSv3 and maxfilesize say). */
-#define NFS4_IO_MAX_FILESIZE (1ULL << 53)
 /* vfs_mode_bits: read, write, execute. */
 #define MODE_R 4u
 #define MODE_W 2u
@@ -141,7 +140,7 @@ nfsstat4 nfs4_op_write(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res
 		return st;
 	/* A longer request is written in part: the client sends the rest. */
 	size_t len = a->data.data_len > NFS4_MAX_IO ? NFS4_MAX_IO : a->data.data_len;
-	if (a->offset > NFS4_IO_MAX_FILESIZE || len > NFS4_IO_MAX_FILESIZE - a->offset)
+	if (a->offset > MCFS_MAX_FILE_SIZE || len > MCFS_MAX_FILE_SIZE - a->offset)
 		return NFS4ERR_FBIG;
 	if (len == 0) {
 		/* "Succeeds subject to permission checking" (RFC 7530
@@ -221,8 +220,7 @@ nfsstat4 nfs4_op_allocate(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *
 		return st;
 	if (a->aa_length == 0)
 		return NFS4ERR_INVAL;
-	if (a->aa_offset > NFS4_IO_MAX_FILESIZE ||
-	    a->aa_length > NFS4_IO_MAX_FILESIZE - a->aa_offset)
+	if (a->aa_offset > MCFS_MAX_FILE_SIZE || a->aa_length > MCFS_MAX_FILE_SIZE - a->aa_offset)
 		return NFS4ERR_FBIG;
 	uint64_t end = a->aa_offset + a->aa_length;
 	if (end <= at->size)

@@ -169,6 +169,9 @@ nfsstat4 nfs4_op_backchannel_ctl(struct nfs4_compound *c, nfs_argop4 *arg, nfs_r
 
 /* ---- helpers (nfs4_util.c) ---- */
 
+/* Stores st as the status of res (every XXX4res begins with it). */
+void nfs4_set_status(nfs_resop4 *res, nfsstat4 st);
+
 /* A negative errno from the vfs as nfsstat4 (0 -> NFS4_OK). */
 nfsstat4 nfs4_errno(int err);
 

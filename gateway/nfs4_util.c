@@ -7,8 +7,6 @@
 #include "log.h"
 #include "nfs4_proc.h"
 
-#define NFS4_MAX_FILESIZE (1ULL << 53)
-
 nfsstat4 nfs4_errno(int err)
 {
 	switch (-err) {
@@ -324,7 +322,7 @@ nfsstat4 nfs4_attr_ctx_for(struct nfs4_compound *c, struct nfs4_fh *fh, const bi
 	ctx->minorversion = c->minorversion;
 	ctx->maxread = ctx->maxwrite = NFS4_MAX_IO;
 	ctx->maxname = MCFS_NAME_MAX;
-	ctx->maxfilesize = NFS4_MAX_FILESIZE;
+	ctx->maxfilesize = MCFS_MAX_FILE_SIZE;
 	ctx->idmap = &c->srv->idmap;
 	ctx->xattr_support = c->minorversion >= 2;
 	if (req && nfs4_attr_need_statfs(req)) {
@@ -384,7 +382,7 @@ uint64_t nfs4_clientid(const struct nfs4_compound *c)
 
 /* ---- 4.0 seqid replies ---- */
 
-static void set_status(nfs_resop4 *res, nfsstat4 st)
+void nfs4_set_status(nfs_resop4 *res, nfsstat4 st)
 {
 	/* Every XXX4res in the union begins with its status. */
 	memcpy(&res->nfs_resop4_u, &st, sizeof(st));
@@ -416,7 +414,7 @@ void nfs4_seq_record(struct nfs4_compound *c, struct ns4_seqctx *ctx, nfsstat4 s
 {
 	if (c->minorversion > 0)
 		return;
-	set_status(res, st);
+	nfs4_set_status(res, st);
 	unsigned long len = xdr_sizeof((xdrproc_t)xdr_nfs_resop4, res);
 	void *buf = len ? malloc(len) : NULL;
 	if (buf) {

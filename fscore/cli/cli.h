@@ -27,6 +27,8 @@ int cli_load_config(struct cli_common *c);
 int cli_open_vfs(struct cli_common *c, struct vfs **out);
 /* Message for a failed operation, with advice for common causes. */
 void cli_error(const char *what, int err);
+/* Prints s as a JSON string (quotes, escapes) on stdout. */
+void cli_json_str(const char *s);
 
 int cmd_format(int argc, char **argv);
 int cmd_status(int argc, char **argv);

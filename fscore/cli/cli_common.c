@@ -38,8 +38,8 @@ int cli_open_vfs(struct cli_common *c, struct vfs **out)
 {
 	char err[512] = "";
 	struct vfs_options o = {.meta_url = c->meta_url,
-				.meta_password = c->cfg.meta_password[0] ? c->cfg.meta_password
-									 : NULL,
+				.meta_password =
+				    c->cfg.meta_password[0] ? c->cfg.meta_password : NULL,
 				.region = c->region,
 				.cfg = &c->cfg};
 	int r = vfs_open(&o, out, err, sizeof(err));
@@ -56,4 +56,19 @@ void cli_error(const char *what, int err)
 	else if (err == -EACCES)
 		hint = " (check the credentials)";
 	fprintf(stderr, "mcfs: %s: %s%s\n", what, strerror(-err), hint);
+}
+
+void cli_json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
 }

@@ -111,9 +111,8 @@ static int gc_extra(int o, void *arg)
 
 int cmd_gc(int argc, char **argv)
 {
-	static const struct option more[] = {{"delete", no_argument, 0, 'd'},
-					     {"min-age", required_argument, 0, 'a'},
-					     {0, 0, 0, 0}};
+	static const struct option more[] = {
+	    {"delete", no_argument, 0, 'd'}, {"min-age", required_argument, 0, 'a'}, {0, 0, 0, 0}};
 	struct cli_common c = {0};
 	struct gc_args g = {.min_age = 3600};
 	int r = parse_common(argc, argv, &c, "da:", more, gc_extra, &g,

@@ -256,21 +256,6 @@ static int cmd_add(int argc, char **argv)
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static int cmd_list(int argc, char **argv)
 {
 	static const struct option opts[] = {{"meta", required_argument, 0, 'm'},
@@ -320,19 +305,19 @@ static int cmd_list(int argc, char **argv)
 	}
 	if (r == 0 && json) {
 		printf("{\"volume\":");
-		json_str(vs.name);
+		cli_json_str(vs.name);
 		printf(",\"source\":");
-		json_str(vs.source_region);
+		cli_json_str(vs.source_region);
 		printf(",\"regions\":[");
 		for (size_t i = 0; i < n; i++) {
 			printf("%s{\"name\":", i ? "," : "");
-			json_str(regions[i].name);
+			cli_json_str(regions[i].name);
 			printf(",\"index\":%u,\"mode\":", regions[i].index);
-			json_str(regions[i].mode);
+			cli_json_str(regions[i].mode);
 			printf(",\"bucket\":");
-			json_str(regions[i].bucket);
+			cli_json_str(regions[i].bucket);
 			printf(",\"replica\":");
-			json_str(regions[i].replica);
+			cli_json_str(regions[i].replica);
 			printf(",\"source\":%s}",
 			       strcmp(regions[i].name, vs.source_region) == 0 ? "true" : "false");
 		}

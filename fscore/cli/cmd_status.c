@@ -32,9 +32,9 @@ static long long int_reply(struct meta *m, const char *fmt, const char *key)
 	redisReply *r = NULL;
 	if (meta_cmdf(m, &r, fmt, key) < 0)
 		return -1;
-	long long v = r->type == REDIS_REPLY_INTEGER ? r->integer
+	long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
 		      : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
-						       : 0;
+						      : 0;
 	freeReplyObject(r);
 	return v;
 }
@@ -50,8 +50,8 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 	if (r < 0)
 		return r;
 	redisReply *u = NULL;
-	if (meta_cmdf(m, &u, "HMGET %s space inodes", volume_key(key, sizeof(key), name, "usage")) ==
-	    0) {
+	if (meta_cmdf(m, &u, "HMGET %s space inodes",
+		      volume_key(key, sizeof(key), name, "usage")) == 0) {
 		if (u->elements == 2 && u->element[0]->type == REDIS_REPLY_STRING)
 			st->space = strtoull(u->element[0]->str, NULL, 10);
 		if (u->elements == 2 && u->element[1]->type == REDIS_REPLY_STRING)
@@ -66,7 +66,8 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 		for (size_t i = 0; i + 1 < s->elements && st->nsessions < 64; i += 2) {
 			snprintf(st->sessions[st->nsessions].id, sizeof(st->sessions[0].id), "%s",
 				 s->element[i]->str);
-			st->sessions[st->nsessions].age = now - strtoll(s->element[i + 1]->str, NULL, 10);
+			st->sessions[st->nsessions].age =
+			    now - strtoll(s->element[i + 1]->str, NULL, 10);
 			st->nsessions++;
 		}
 		freeReplyObject(s);
@@ -78,9 +79,9 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 			continue;
 		}
 		struct objstore_credentials cred = {
-			.access_key = c->cfg.s3_access_key[0] ? c->cfg.s3_access_key : NULL,
-			.secret_key = c->cfg.s3_secret_key[0] ? c->cfg.s3_secret_key : NULL,
-			.region = c->cfg.s3_region[0] ? c->cfg.s3_region : NULL,
+		    .access_key = c->cfg.s3_access_key[0] ? c->cfg.s3_access_key : NULL,
+		    .secret_key = c->cfg.s3_secret_key[0] ? c->cfg.s3_secret_key : NULL,
+		    .region = c->cfg.s3_region[0] ? c->cfg.s3_region : NULL,
 		};
 		struct objstore *os = NULL;
 		st->bucket_state[i] = objstore_open(st->regions[i].bucket, &cred, &os);
@@ -89,21 +90,6 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 		objstore_close(os);
 	}
 	return 0;
-}
-
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
 }
 
 static const char *bucket_word(int state)
@@ -117,28 +103,30 @@ static const char *bucket_word(int state)
 static void print_json(const struct status *st, const char *meta)
 {
 	printf("{\"volume\":{\"name\":");
-	json_str(st->vol.name);
+	cli_json_str(st->vol.name);
 	printf(",\"uuid\":\"%s\",\"format_version\":%d,\"block_size\":%u,\"chunk_size\":%u,"
 	       "\"created\":%lld,\"source_region\":",
 	       st->vol.uuid, st->vol.format_version, st->vol.block_size, st->vol.chunk_size,
 	       (long long)st->vol.created);
-	json_str(st->vol.source_region);
+	cli_json_str(st->vol.source_region);
 	printf(",\"meta\":");
-	json_str(meta);
-	printf("},\"usage\":{\"bytes\":%" PRIu64 ",\"inodes\":%" PRIu64 "},", st->space, st->inodes);
-	printf("\"logs\":{\"deletions_pending\":%lld,\"changes\":%lld},", st->deletions, st->changes);
+	cli_json_str(meta);
+	printf("},\"usage\":{\"bytes\":%" PRIu64 ",\"inodes\":%" PRIu64 "},", st->space,
+	       st->inodes);
+	printf("\"logs\":{\"deletions_pending\":%lld,\"changes\":%lld},", st->deletions,
+	       st->changes);
 	printf("\"regions\":[");
 	for (size_t i = 0; i < st->nregions; i++) {
 		printf("%s{\"name\":", i ? "," : "");
-		json_str(st->regions[i].name);
+		cli_json_str(st->regions[i].name);
 		printf(",\"index\":%u,\"mode\":", st->regions[i].index);
-		json_str(st->regions[i].mode);
+		cli_json_str(st->regions[i].mode);
 		printf(",\"bucket\":");
-		json_str(st->regions[i].bucket);
+		cli_json_str(st->regions[i].bucket);
 		printf(",\"bucket_status\":");
-		json_str(bucket_word(st->bucket_state[i]));
+		cli_json_str(bucket_word(st->bucket_state[i]));
 		printf(",\"replica\":");
-		json_str(st->regions[i].replica);
+		cli_json_str(st->regions[i].replica);
 		printf("}");
 	}
 	printf("],\"gateways\":[");
@@ -172,12 +160,10 @@ static void print_human(const struct status *st, const char *meta)
 
 int cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {{"meta", required_argument, 0, 'm'},
-					     {"json", no_argument, 0, 'j'},
-					     {"config", required_argument, 0, 'c'},
-					     {"no-bucket-check", no_argument, 0, 'n'},
-					     {"help", no_argument, 0, 'h'},
-					     {0, 0, 0, 0}};
+	static const struct option opts[] = {
+	    {"meta", required_argument, 0, 'm'},   {"json", no_argument, 0, 'j'},
+	    {"config", required_argument, 0, 'c'}, {"no-bucket-check", no_argument, 0, 'n'},
+	    {"help", no_argument, 0, 'h'},	   {0, 0, 0, 0}};
 	struct cli_common c = {0};
 	bool json = false, check = true;
 	int o;
@@ -197,8 +183,9 @@ int cmd_status(int argc, char **argv)
 			check = false;
 			break;
 		case 'h':
-			printf("usage: mcfs status --meta URL [--json] [--no-bucket-check] [--config "
-			       "FILE]\n");
+			printf(
+			    "usage: mcfs status --meta URL [--json] [--no-bucket-check] [--config "
+			    "FILE]\n");
 			return EXIT_OK;
 		default:
 			return EXIT_USAGE;

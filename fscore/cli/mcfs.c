@@ -11,11 +11,11 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *summary;
 } commands[] = {
-	{"format", cmd_format, "create a volume in a metadata database and a bucket"},
-	{"region", cmd_region, "add, list and promote the regions of a volume"},
-	{"status", cmd_status, "show a volume, its usage, gateways and regions"},
-	{"fsck", cmd_fsck, "check metadata against itself and the bucket"},
-	{"gc", cmd_gc, "find (and with --delete remove) objects no file needs"},
+    {"format", cmd_format, "create a volume in a metadata database and a bucket"},
+    {"region", cmd_region, "add, list and promote the regions of a volume"},
+    {"status", cmd_status, "show a volume, its usage, gateways and regions"},
+    {"fsck", cmd_fsck, "check metadata against itself and the bucket"},
+    {"gc", cmd_gc, "find (and with --delete remove) objects no file needs"},
 };
 
 static void usage(FILE *out)

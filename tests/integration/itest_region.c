@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "cunit_main.h"
 #include "fixture.h"
 #include "proc.h"
@@ -32,26 +33,7 @@ static int run(const char *const args[])
 {
 	char path[1200];
 	snprintf(path, sizeof(path), "%s/cli-out", tmp);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		unsetenv("MCFS_META_PASSWORD");
-		const char *argv[40] = {"mcfs"};
-		for (int i = 0; args[i] && i < 38; i++)
-			argv[i + 1] = args[i];
-		execv(mcfs_bin, (char *const *)argv);
-		_exit(127);
-	}
-	int status;
-	waitpid(pid, &status, 0);
-	FILE *f = fopen(path, "r");
-	size_t n = f ? fread(out, 1, sizeof(out) - 1, f) : 0;
-	out[n] = '\0';
-	if (f)
-		fclose(f);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return cli_run(mcfs_bin, path, out, sizeof(out), NULL, args);
 }
 
 #define RUN(...) run((const char *const[]){__VA_ARGS__, NULL})
