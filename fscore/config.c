@@ -41,6 +41,9 @@ void config_defaults(struct mcfs_config *cfg)
 	cfg->readahead_blocks = 4;
 	cfg->deletion_delay_s = 3600;
 	cfg->upload_threads = 16;
+	cfg->max_replica_lag_s = 10;
+	cfg->repl_transfers = 16;
+	cfg->repl_claim_idle_s = 60;
 	cfg->write_buffer = 256 * MiB;
 	cfg->compact_slices = 20;
 	strcpy(cfg->log_level, "info");
@@ -87,6 +90,7 @@ static const struct key_desc keys[] = {
     KEY("meta", "url", K_META_URL, meta_url, 0, 0),
     KEY("meta", "password", K_SECRET, meta_password, 0, 0),
     KEY("meta", "replica", K_META_URL, replica_url, 0, 0),
+    KEY("meta", "max_replica_lag", K_DURATION, max_replica_lag_s, 0, 3600),
     KEY("region", "name", K_NAME, region, 0, 0),
     KEY("s3", "access_key", K_TEXT, s3_access_key, 0, 0),
     KEY("s3", "secret_key", K_SECRET, s3_secret_key, 0, 0),
@@ -99,6 +103,9 @@ static const struct key_desc keys[] = {
     KEY("data", "upload_threads", K_UINT, upload_threads, 1, 1024),
     KEY("data", "write_buffer", K_SIZE, write_buffer, MiB, UINT64_MAX),
     KEY("data", "compact_slices", K_UINT, compact_slices, 2, 10000),
+    KEY("replication", "transfers", K_UINT, repl_transfers, 1, 256),
+    KEY("replication", "bandwidth", K_SIZE, repl_bandwidth, 0, UINT64_MAX),
+    KEY("replication", "claim_after", K_DURATION, repl_claim_idle_s, 5, 86400),
     KEY("log", "level", K_LEVEL, log_level, 0, 0),
     KEY("log", "syslog", K_BOOL, log_syslog, 0, 0),
     KEY("gateway", "listen", K_LISTEN, listen, 0, 0),
@@ -115,7 +122,7 @@ static const struct key_desc keys[] = {
 _Static_assert(N_KEYS <= 64, "load_ctx.seen is a 64-bit mask");
 
 static const char *const sections[] = {"meta", "region", "s3",	    "cache",
-				       "data", "log",	 "gateway", "nfs4"};
+				       "data", "log",	 "gateway", "nfs4", "replication"};
 
 struct load_ctx {
 	const char *path;

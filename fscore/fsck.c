@@ -1,3 +1,4 @@
+/* fsck and gc (fsck.h), and the metadata walks they share with sync-check. */
 #include "fsck.h"
 
 #include <errno.h>
@@ -12,63 +13,63 @@
 #include "meta_ops.h"
 #include "vfs_impl.h"
 
-/* ---- a set of 64-bit ids (open addressing; 0 is never a slice id) */
-struct idset {
-	uint64_t *slot;
-	uint32_t *aux; /* a value per id: the block length or slice size */
-	size_t cap, n;
-};
+/* ---- a set of 64-bit ids (open addressing; 0 is never an id) */
 
-static int idset_grow(struct idset *s)
+static size_t idset_home(uint64_t id, size_t cap)
+{
+	return (size_t)(id * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+}
+
+static int idset_grow(struct fsck_idset *s)
 {
 	size_t cap = s->cap ? s->cap * 2 : 1024;
 	uint64_t *slot = calloc(cap, sizeof(*slot));
-	uint32_t *aux = calloc(cap, sizeof(*aux));
-	if (!slot || !aux) {
+	uint64_t *val = calloc(cap, sizeof(*val));
+	if (!slot || !val) {
 		free(slot);
-		free(aux);
+		free(val);
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < s->cap; i++) {
 		if (!s->slot[i])
 			continue;
-		size_t j = (size_t)(s->slot[i] * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+		size_t j = idset_home(s->slot[i], cap);
 		while (slot[j])
 			j = (j + 1) & (cap - 1);
 		slot[j] = s->slot[i];
-		aux[j] = s->aux[i];
+		val[j] = s->val[i];
 	}
 	free(s->slot);
-	free(s->aux);
+	free(s->val);
 	s->slot = slot;
-	s->aux = aux;
+	s->val = val;
 	s->cap = cap;
 	return 0;
 }
 
-static int idset_add(struct idset *s, uint64_t id, uint32_t aux)
+int fsck_idset_add(struct fsck_idset *s, uint64_t id, uint64_t val)
 {
 	if ((s->n + 1) * 2 > s->cap && idset_grow(s) < 0)
 		return -ENOMEM;
-	size_t j = (size_t)(id * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);
+	size_t j = idset_home(id, s->cap);
 	while (s->slot[j] && s->slot[j] != id)
 		j = (j + 1) & (s->cap - 1);
 	if (!s->slot[j])
 		s->n++;
 	s->slot[j] = id;
-	s->aux[j] = aux;
+	s->val[j] = val;
 	return 0;
 }
 
-static bool idset_get(const struct idset *s, uint64_t id, uint32_t *aux)
+bool fsck_idset_get(const struct fsck_idset *s, uint64_t id, uint64_t *val)
 {
 	if (!s->cap)
 		return false;
-	size_t j = (size_t)(id * 0x9e3779b97f4a7c15ULL) & (s->cap - 1);
+	size_t j = idset_home(id, s->cap);
 	while (s->slot[j]) {
 		if (s->slot[j] == id) {
-			if (aux)
-				*aux = s->aux[j];
+			if (val)
+				*val = s->val[j];
 			return true;
 		}
 		j = (j + 1) & (s->cap - 1);
@@ -76,26 +77,42 @@ static bool idset_get(const struct idset *s, uint64_t id, uint32_t *aux)
 	return false;
 }
 
-static void idset_free(struct idset *s)
+bool fsck_idset_next(const struct fsck_idset *s, size_t *pos, uint64_t *id, uint64_t *val)
+{
+	for (; *pos < s->cap; (*pos)++) {
+		if (!s->slot[*pos])
+			continue;
+		*id = s->slot[*pos];
+		if (val)
+			*val = s->val[*pos];
+		(*pos)++;
+		return true;
+	}
+	return false;
+}
+
+void fsck_idset_free(struct fsck_idset *s)
 {
 	free(s->slot);
-	free(s->aux);
+	free(s->val);
+	memset(s, 0, sizeof(*s));
 }
 
 /* Calls fn for each key matching "{VOL}:<pattern>". */
-static int scan_keys(struct vfs *v, const char *pattern,
-		     int (*fn)(struct vfs *v, const char *key, size_t len, void *arg), void *arg)
+static int scan_keys(struct meta *m, const char *volume, const char *pattern,
+		     int (*fn)(const char *key, size_t len, void *arg), void *arg)
 {
 	char match[160], cursor[32] = "0";
-	volume_key(match, sizeof(match), v->vol.name, pattern);
+	volume_key(match, sizeof(match), volume, pattern);
 	do {
 		redisReply *r = NULL;
-		int rc = meta_cmdf(v->meta, &r, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+		int rc = meta_cmdf(m, &r, "SCAN %s MATCH %s COUNT 1000", cursor, match);
 		if (rc < 0)
 			return rc;
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
 		for (size_t i = 0; i < r->element[1]->elements && rc == 0; i++)
-			rc = fn(v, r->element[1]->element[i]->str, r->element[1]->element[i]->len, arg);
+			rc =
+			    fn(r->element[1]->element[i]->str, r->element[1]->element[i]->len, arg);
 		freeReplyObject(r);
 		if (rc < 0)
 			return rc;
@@ -111,34 +128,45 @@ static uint64_t key_tail_id(const char *key)
 }
 
 struct slice_walk {
-	struct idset *slices; /* slice id -> size */
-	uint64_t damaged, records;
+	struct meta *m;
+	int (*fn)(const struct slice_rec *s, void *arg);
+	void *arg;
+	uint64_t damaged;
 };
 
-static int collect_chunk(struct vfs *v, const char *key, size_t len, void *arg)
+static int walk_chunk(const char *key, size_t len, void *arg)
 {
 	struct slice_walk *w = arg;
 	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "LRANGE %b 0 -1", key, len);
+	int rc = meta_cmdf(w->m, &r, "LRANGE %b 0 -1", key, len);
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < r->elements && rc == 0; i++) {
 		struct slice_rec s;
 		if (slice_unpack(r->element[i]->str, r->element[i]->len, &s) < 0 ||
 		    slice_check(&s, MCFS_CHUNK_SIZE) < 0) {
-			log_error("fsck: %s: damaged slice record %zu", key, i);
+			log_error("%s: damaged slice record %zu", key, i);
 			w->damaged++;
 			continue;
 		}
-		w->records++;
-		if (s.id)
-			rc = idset_add(w->slices, s.id, s.size);
+		rc = w->fn(&s, w->arg);
 	}
 	freeReplyObject(r);
 	return rc;
 }
 
+int fsck_walk_slices(struct meta *m, const char *volume,
+		     int (*fn)(const struct slice_rec *s, void *arg), void *arg, uint64_t *damaged)
+{
+	struct slice_walk w = {.m = m, .fn = fn, .arg = arg};
+	int r = scan_keys(m, volume, "c:*", walk_chunk, &w);
+	if (damaged)
+		*damaged = w.damaged;
+	return r;
+}
+
 struct inode_walk {
+	struct vfs *v;
 	struct fsck_report *rep;
 };
 
@@ -147,7 +175,8 @@ static int check_dir_entries(struct vfs *v, mcfs_ino_t dir, struct fsck_report *
 	char suffix[40], key[128];
 	snprintf(suffix, sizeof(suffix), "d:%llu", (unsigned long long)dir);
 	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "HGETALL %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc =
+	    meta_cmdf(v->meta, &r, "HGETALL %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
@@ -163,7 +192,8 @@ static int check_dir_entries(struct vfs *v, mcfs_ino_t dir, struct fsck_report *
 		struct mcfs_attr a;
 		if (vfs_getattr_committed(v, ino, &a) < 0) {
 			log_error("fsck: directory %llu: entry '%s' points to missing inode %llu",
-				  (unsigned long long)dir, r->element[i]->str, (unsigned long long)ino);
+				  (unsigned long long)dir, r->element[i]->str,
+				  (unsigned long long)ino);
 			rep->dangling_entries++;
 		}
 	}
@@ -171,14 +201,15 @@ static int check_dir_entries(struct vfs *v, mcfs_ino_t dir, struct fsck_report *
 	return 0;
 }
 
-static int check_inode(struct vfs *v, const char *key, size_t len, void *arg)
+static int check_inode(const char *key, size_t len, void *arg)
 {
-	struct fsck_report *rep = arg;
+	struct inode_walk *w = arg;
+	struct fsck_report *rep = w->rep;
 	(void)len;
 	mcfs_ino_t ino = key_tail_id(key);
 	struct mcfs_attr a;
 	rep->inodes++;
-	int r = vfs_getattr_committed(v, ino, &a);
+	int r = vfs_getattr_committed(w->v, ino, &a);
 	if (r == -EIO) {
 		rep->damaged_attrs++;
 		return 0;
@@ -189,7 +220,7 @@ static int check_inode(struct vfs *v, const char *key, size_t len, void *arg)
 		rep->orphans++;
 	if (a.type == MCFS_DIR) {
 		rep->dirs++;
-		return check_dir_entries(v, ino, rep);
+		return check_dir_entries(w->v, ino, rep);
 	}
 	if (a.type == MCFS_FILE)
 		rep->files++;
@@ -200,8 +231,8 @@ static int check_inode(struct vfs *v, const char *key, size_t len, void *arg)
 
 struct bucket_walk {
 	struct vfs *v;
-	struct idset *slices;   /* referenced: id -> slice size */
-	struct idset *seen;     /* blocks seen: (id*4096+index) -> length */
+	struct fsck_idset *slices; /* referenced: id -> slice size */
+	struct fsck_idset *seen;   /* blocks seen: fsck_block_id() -> length */
 	struct gc_report *gc;
 	uint64_t min_age;
 	bool do_delete;
@@ -215,11 +246,11 @@ static int visit_object(const struct objstore_entry *e, void *arg)
 	if (layout_parse_block_key(e->key, w->v->vol.name, &id, &index, &len) < 0)
 		return 0; /* not a block of ours */
 	if (w->seen)
-		return idset_add(w->seen, id * 4096 + index + 1, len);
+		return fsck_idset_add(w->seen, fsck_block_id(id, index), len);
 	w->gc->objects++;
-	uint32_t size;
-	if (idset_get(w->slices, id, &size) &&
-	    layout_block_len(size, w->v->vol.block_size, index) == len) {
+	uint64_t size;
+	if (fsck_idset_get(w->slices, id, &size) &&
+	    layout_block_len((uint32_t)size, w->v->vol.block_size, index) == len) {
 		w->gc->referenced++;
 		return 0;
 	}
@@ -234,23 +265,20 @@ static int visit_object(const struct objstore_entry *e, void *arg)
 	return 0;
 }
 
-static int check_blocks(struct vfs *v, struct idset *slices, struct idset *seen,
+static int check_blocks(struct vfs *v, struct fsck_idset *slices, struct fsck_idset *seen,
 			struct fsck_report *rep)
 {
 	uint32_t bs = v->vol.block_size;
-	for (size_t i = 0; i < slices->cap; i++) {
-		if (!slices->slot[i])
-			continue;
-		uint64_t id = slices->slot[i];
-		uint32_t size = slices->aux[i];
+	uint64_t id, size;
+	for (size_t pos = 0; fsck_idset_next(slices, &pos, &id, &size);) {
 		rep->slices++;
 		rep->bytes += size;
-		for (uint32_t b = 0; b < layout_block_count(size, bs); b++) {
-			uint32_t want = layout_block_len(size, bs, b), got;
+		for (uint32_t b = 0; b < layout_block_count((uint32_t)size, bs); b++) {
+			uint64_t want = layout_block_len((uint32_t)size, bs, b), got;
 			rep->blocks++;
-			if (!idset_get(seen, id * 4096 + b + 1, &got)) {
-				log_error("fsck: block %u of slice %llu is missing from the bucket", b,
-					  (unsigned long long)id);
+			if (!fsck_idset_get(seen, fsck_block_id(id, b), &got)) {
+				log_error("fsck: block %u of slice %llu is missing from the bucket",
+					  b, (unsigned long long)id);
 				rep->missing_blocks++;
 			} else if (got != want) {
 				rep->wrong_size_blocks++;
@@ -260,13 +288,14 @@ static int check_blocks(struct vfs *v, struct idset *slices, struct idset *seen,
 	return 0;
 }
 
-static int collect_slices(struct vfs *v, struct idset *slices, uint64_t *damaged)
+static int add_slice(const struct slice_rec *s, void *arg)
 {
-	struct slice_walk sw = {.slices = slices};
-	int r = scan_keys(v, "c:*", collect_chunk, &sw);
-	if (damaged)
-		*damaged = sw.damaged;
-	return r;
+	return s->id ? fsck_idset_add(arg, s->id, s->size) : 0;
+}
+
+static int add_deleted(uint64_t id, uint32_t size, void *arg)
+{
+	return fsck_idset_add(arg, id, size);
 }
 
 int fsck_run(struct vfs *v, struct fsck_report *rep)
@@ -275,11 +304,12 @@ int fsck_run(struct vfs *v, struct fsck_report *rep)
 	int r = vfs_flush_all(v);
 	if (r < 0)
 		return r;
-	r = scan_keys(v, "i:*", check_inode, rep);
+	struct inode_walk iw = {.v = v, .rep = rep};
+	r = scan_keys(v->meta, v->vol.name, "i:*", check_inode, &iw);
 	if (r < 0)
 		return r;
-	struct idset slices = {0}, seen = {0};
-	r = collect_slices(v, &slices, &rep->damaged_slices);
+	struct fsck_idset slices = {0}, seen = {0};
+	r = fsck_walk_slices(v->meta, v->vol.name, add_slice, &slices, &rep->damaged_slices);
 	char prefix[128];
 	snprintf(prefix, sizeof(prefix), "%s/chunks/", v->vol.name);
 	struct bucket_walk bw = {.v = v, .seen = &seen};
@@ -287,39 +317,45 @@ int fsck_run(struct vfs *v, struct fsck_report *rep)
 		r = objstore_list(v->store, prefix, visit_object, &bw);
 	if (r == 0)
 		r = check_blocks(v, &slices, &seen, rep);
-	idset_free(&slices);
-	idset_free(&seen);
+	fsck_idset_free(&slices);
+	fsck_idset_free(&seen);
 	return r;
 }
 
-/* Slices waiting in the deletion log are freed on their own schedule (the
- * delay protects readers elsewhere): gc leaves them to it. */
-static int collect_pending_deletions(struct vfs *v, struct idset *slices)
+/* The "id" and "size" fields of a deletion log entry; 0 if absent. */
+static void deletion_fields(const redisReply *f, uint64_t *id, uint32_t *size)
+{
+	*id = 0;
+	*size = 0;
+	for (size_t k = 0; k + 1 < f->elements; k += 2) {
+		if (strcmp(f->element[k]->str, "id") == 0)
+			*id = strtoull(f->element[k + 1]->str, NULL, 10);
+		else if (strcmp(f->element[k]->str, "size") == 0)
+			*size = (uint32_t)strtoul(f->element[k + 1]->str, NULL, 10);
+	}
+}
+
+int fsck_walk_deletions(struct meta *m, const char *volume,
+			int (*fn)(uint64_t id, uint32_t size, void *arg), void *arg)
 {
 	char stream[128], from[64] = "-";
-	volume_key(stream, sizeof(stream), v->vol.name, "deletions");
+	volume_key(stream, sizeof(stream), volume, "deletions");
 	for (;;) {
 		redisReply *page = NULL;
-		int r = meta_cmdf(v->meta, &page, "XRANGE %s %s + COUNT 1000", stream, from);
+		int r = meta_cmdf(m, &page, "XRANGE %s %s + COUNT 1000", stream, from);
 		if (r < 0)
 			return r;
 		size_t n = page->elements;
 		for (size_t i = 0; i < n && r == 0; i++) {
-			redisReply *f = page->element[i]->element[1];
-			uint64_t id = 0;
-			uint32_t size = 0;
-			for (size_t k = 0; k + 1 < f->elements; k += 2) {
-				if (strcmp(f->element[k]->str, "id") == 0)
-					id = strtoull(f->element[k + 1]->str, NULL, 10);
-				else if (strcmp(f->element[k]->str, "size") == 0)
-					size = (uint32_t)strtoul(f->element[k + 1]->str, NULL, 10);
-			}
+			uint64_t id;
+			uint32_t size;
+			deletion_fields(page->element[i]->element[1], &id, &size);
 			if (id)
-				r = idset_add(slices, id, size);
+				r = fn(id, size, arg);
 			snprintf(from, sizeof(from), "(%s", page->element[i]->element[0]->str);
 		}
 		freeReplyObject(page);
-		if (r < 0 || n < 1000)
+		if (r != 0 || n < 1000)
 			return r;
 	}
 }
@@ -333,16 +369,21 @@ int gc_run(struct vfs *v, uint64_t min_age_seconds, bool do_delete, struct gc_re
 		r = maintenance_apply_deletions(v, v->cfg.deletion_delay_s, &rep->log_deleted);
 	if (r < 0)
 		return r;
-	struct idset slices = {0};
-	r = collect_slices(v, &slices, NULL);
+	struct fsck_idset slices = {0};
+	r = fsck_walk_slices(v->meta, v->vol.name, add_slice, &slices, NULL);
+	/* Slices waiting in the deletion log are freed on their own schedule (the
+	 * delay protects readers elsewhere): gc leaves them to it. */
 	if (r == 0)
-		r = collect_pending_deletions(v, &slices);
+		r = fsck_walk_deletions(v->meta, v->vol.name, add_deleted, &slices);
 	char prefix[128];
 	snprintf(prefix, sizeof(prefix), "%s/chunks/", v->vol.name);
-	struct bucket_walk bw = {.v = v, .slices = &slices, .gc = rep, .min_age = min_age_seconds,
+	struct bucket_walk bw = {.v = v,
+				 .slices = &slices,
+				 .gc = rep,
+				 .min_age = min_age_seconds,
 				 .do_delete = do_delete};
 	if (r == 0)
 		r = objstore_list(v->store, prefix, visit_object, &bw);
-	idset_free(&slices);
+	fsck_idset_free(&slices);
 	return r;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deletion_log.h"
 #include "layout.h"
 #include "log.h"
 #include "meta_ops.h"
@@ -106,109 +107,10 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 	return r < 0 ? r : 1;
 }
 
-static const char *entry_field(const redisReply *fields, const char *name)
-{
-	for (size_t i = 0; i + 1 < fields->elements; i += 2)
-		if (strcmp(fields->element[i]->str, name) == 0)
-			return fields->element[i + 1]->str;
-	return NULL;
-}
-
-/* Takes a short lease so that one process at a time works a region's log. */
-static int take_lease(struct vfs *v, const char *name, int seconds)
-{
-	char key[128], suffix[128];
-	snprintf(suffix, sizeof(suffix), "lease:%s:%s", name, v->region.name);
-	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "SET %s %s NX EX %d",
-			   volume_key(key, sizeof(key), v->vol.name, suffix), v->session, seconds);
-	if (rc < 0)
-		return rc;
-	int got = r->type == REDIS_REPLY_STATUS;
-	freeReplyObject(r);
-	return got ? 0 : -EBUSY;
-}
-
-static void drop_lease(struct vfs *v, const char *name)
-{
-	char key[128], suffix[128];
-	snprintf(suffix, sizeof(suffix), "lease:%s:%s", name, v->region.name);
-	redisReply *r = NULL;
-	/* Only ours: compare-and-delete in one step. */
-	if (meta_cmdf(v->meta, &r,
-		      "EVAL %s 1 %s %s",
-		      "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-		      volume_key(key, sizeof(key), v->vol.name, suffix), v->session) == 0)
-		freeReplyObject(r);
-}
-
 int maintenance_apply_deletions(struct vfs *v, uint64_t delay_seconds, uint64_t *deleted)
 {
-	*deleted = 0;
-	int r = take_lease(v, "deleter", 300);
-	if (r < 0)
-		return r == -EBUSY ? 0 : r;
-	char stream[128], cursor_key[128], suffix[128];
-	volume_key(stream, sizeof(stream), v->vol.name, "deletions");
-	snprintf(suffix, sizeof(suffix), "delcursor:%s", v->region.name);
-	volume_key(cursor_key, sizeof(cursor_key), v->vol.name, suffix);
-	char cursor[64] = "0";
-	redisReply *c = NULL;
-	r = meta_cmdf(v->meta, &c, "GET %s", cursor_key);
-	if (r < 0)
-		goto out;
-	if (c->type == REDIS_REPLY_STRING)
-		snprintf(cursor, sizeof(cursor), "%s", c->str);
-	freeReplyObject(c);
-	/* Only entries older than the delay: stream ids begin with their time in ms. */
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	long long upto = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
-			 (long long)delay_seconds * 1000;
-	for (;;) {
-		redisReply *page = NULL;
-		r = meta_cmdf(v->meta, &page, "XRANGE %s (%s %lld COUNT 200", stream, cursor, upto);
-		if (r < 0)
-			goto out;
-		size_t n = page->type == REDIS_REPLY_ARRAY ? page->elements : 0;
-		for (size_t i = 0; i < n && r == 0; i++) {
-			redisReply *e = page->element[i];
-			const char *id = entry_field(e->element[1], "id");
-			const char *size = entry_field(e->element[1], "size");
-			if (id && size)
-				r = slice_blocks_batch(v, OBJSTORE_DELETE, strtoull(id, NULL, 10),
-						       (uint32_t)strtoul(size, NULL, 10), NULL);
-			if (r == 0) {
-				snprintf(cursor, sizeof(cursor), "%s", e->element[0]->str);
-				(*deleted)++;
-			}
-		}
-		freeReplyObject(page);
-		redisReply *s = NULL;
-		if (meta_cmdf(v->meta, &s, "SET %s %s", cursor_key, cursor) == 0)
-			freeReplyObject(s);
-		if (r < 0 || n < 200)
-			break;
-	}
-	if (r == 0) {
-		/* Entries every region has applied are of no further use. */
-		redisReply *t = NULL;
-		if (meta_cmdf(v->meta, &t,
-			      "EVAL %s 2 %s %s",
-			      "local regions = redis.call('HKEYS', KEYS[2]) local min = nil "
-			      "for _, name in ipairs(regions) do "
-			      "local c = redis.call('GET', string.sub(KEYS[1], 1, -10) .. 'delcursor:' .. name) "
-			      "if not c then return 0 end "
-			      "if min == nil or tonumber(string.match(c, '^(%d+)')) < tonumber(string.match(min, '^(%d+)')) then min = c end end "
-			      "if min then return redis.call('XTRIM', KEYS[1], 'MINID', min) end return 0",
-			      stream, volume_key(suffix, sizeof(suffix), v->vol.name, "regions")) == 0)
-			freeReplyObject(t);
-	}
-out:
-	drop_lease(v, "deleter");
-	if (r < 0)
-		log_warn("deferred deletion in region %s stopped: %s", v->region.name, strerror(-r));
-	return r;
+	return deletion_log_apply(v->meta, v->vol.name, v->region.name, v->store,
+				  v->vol.block_size, v->session, delay_seconds, deleted);
 }
 
 int maintenance_reap_sessions(struct vfs *v, uint64_t max_age_seconds)

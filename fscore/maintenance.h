@@ -14,7 +14,8 @@ struct vfs;
  * there was nothing to do or it lost a race, or a negative errno. */
 int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk);
 /* Deletes from this region's bucket the blocks of slices freed at least
- * delay_seconds ago, advancing this region's cursor in the deletion log. */
+ * delay_seconds ago, advancing this region's cursor in the deletion log:
+ * deletion_log_apply() for the vfs's region, bucket and session. */
 int maintenance_apply_deletions(struct vfs *v, uint64_t delay_seconds, uint64_t *deleted);
 /* Reaps sessions whose heartbeat is older than max_age_seconds. */
 int maintenance_reap_sessions(struct vfs *v, uint64_t max_age_seconds);

@@ -25,6 +25,8 @@ struct meta {
 	struct retry_policy retry;
 	unsigned nconns;
 	unsigned next;
+	bool track_offset;
+	long long written_offset; /* atomic: highest ROLE offset seen after a command */
 	char (*shas)[41]; /* per script, same order as meta_scripts */
 	size_t nscripts;
 	struct meta_conn conns[];
@@ -207,6 +209,73 @@ static struct meta_conn *conn_acquire(struct meta *m)
 	return &m->conns[i];
 }
 
+static long long role_offset(const redisReply *r, bool *replica, bool *link_up)
+{
+	*replica = false;
+	*link_up = false;
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return -1;
+	if (strcmp(r->element[0]->str, "master") == 0)
+		return r->element[1]->type == REDIS_REPLY_INTEGER ? r->element[1]->integer : -1;
+	*replica = true;
+	if (r->elements < 5 || r->element[3]->type != REDIS_REPLY_STRING ||
+	    r->element[4]->type != REDIS_REPLY_INTEGER)
+		return -1;
+	*link_up = strcmp(r->element[3]->str, "connected") == 0;
+	return r->element[4]->integer;
+}
+
+/* Reads the ROLE reply pipelined behind a command and raises written_offset. */
+static int note_offset(struct meta *m, struct meta_conn *c)
+{
+	redisReply *rep = NULL;
+	if (redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep)
+		return -EIO;
+	bool replica, link_up;
+	long long off = role_offset(rep, &replica, &link_up);
+	freeReplyObject(rep);
+	long long cur = __atomic_load_n(&m->written_offset, __ATOMIC_RELAXED);
+	while (off > cur && !__atomic_compare_exchange_n(&m->written_offset, &cur, off, false,
+							  __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+	return 0;
+}
+
+void meta_track_offset(struct meta *m)
+{
+	m->track_offset = true;
+}
+
+long long meta_written_offset(const struct meta *m)
+{
+	return __atomic_load_n(&m->written_offset, __ATOMIC_ACQUIRE);
+}
+
+int meta_role(struct meta *m, struct meta_role *out)
+{
+	struct meta_conn *c = conn_acquire(m);
+	int r = 0;
+	if (!c->ctx)
+		r = conn_open(m, c);
+	redisReply *rep = NULL;
+	if (r == 0) {
+		rep = redisCommand(c->ctx, "ROLE");
+		if (!rep) {
+			r = errno_of_ctx(c->ctx);
+			conn_drop(c);
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (r < 0)
+		return r;
+	out->offset = role_offset(rep, &out->replica, &out->link_up);
+	if (!out->replica)
+		out->link_up = true;
+	freeReplyObject(rep);
+	return 0;
+}
+
 /* One attempt of a pre-formatted command on one connection. Returns 0 with a
  * reply, or a negative errno and sets *retry when trying again (after
  * reconnecting) may help. */
@@ -222,12 +291,18 @@ static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t 
 		}
 	}
 	redisReply *rep = NULL;
+	bool role = m->track_offset;
 	if (redisAppendFormattedCommand(c->ctx, cmd, len) != REDIS_OK ||
+	    (role && redisAppendCommand(c->ctx, "ROLE") != REDIS_OK) ||
 	    redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep) {
 		int r = errno_of_ctx(c->ctx);
 		conn_drop(c);
 		*retry = 1;
 		return r;
+	}
+	if (role && note_offset(m, c) < 0) {
+		/* The command ran but its ROLE was lost: the connection is unusable. */
+		conn_drop(c);
 	}
 	if (rep->type == REDIS_REPLY_ERROR) {
 		int transient;
@@ -258,6 +333,11 @@ static int run_formatted(struct meta *m, const char *cmd, size_t len, redisReply
 	log_warn("metadata server %s: %s (gave up after %u attempts)", m->describe, strerror(-r),
 		 m->retry.max_attempts);
 	return r == -EAGAIN ? -ETIMEDOUT : r;
+}
+
+int meta_cmd_formatted(struct meta *m, redisReply **reply, const char *cmd, size_t len)
+{
+	return run_formatted(m, cmd, len, reply);
 }
 
 int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens)

@@ -11,6 +11,7 @@
 #define MCFS_META_H
 
 #include <hiredis/hiredis.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "retry.h"
@@ -42,9 +43,28 @@ const char *meta_describe(const struct meta *m);
 int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens);
 /* printf-style convenience for simple commands (hiredis format rules). */
 int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...);
+/* A command already in the Redis protocol (redisFormatCommand). */
+int meta_cmd_formatted(struct meta *m, redisReply **reply, const char *cmd, size_t len);
 /* Runs script `name` with KEYS[1] = key and ARGV = argv. */
 int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
 	      const size_t *lens, redisReply **reply);
+
+/* Read-your-writes through replicas: once enabled, every command on m is
+ * followed, in the same round trip, by ROLE, and m remembers the highest
+ * replication offset the server reported after it. A replica that has
+ * applied that offset holds everything this process changed. */
+void meta_track_offset(struct meta *m);
+long long meta_written_offset(const struct meta *m);
+
+/* What ROLE says about this server: its replication offset (a replica: the
+ * primary's offset it has applied; -1 while it syncs), whether it is a
+ * replica, and whether its link to the primary is up. One attempt. */
+struct meta_role {
+	long long offset;
+	bool replica;
+	bool link_up;
+};
+int meta_role(struct meta *m, struct meta_role *out);
 
 /* A fresh id for a mutating script (so a retried call is applied once). */
 void meta_new_opid(char out[33]);

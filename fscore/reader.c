@@ -8,40 +8,90 @@
 #include "log.h"
 #include "vfs_impl.h"
 
-/* Fetches a whole block from the bucket into buf (block_len bytes), verified. */
-static int fetch_block(struct vfs *v, const char *key, uint32_t block_len, uint8_t *buf)
+/* Reads a whole block from one bucket into buf, verified against its length. */
+static int fetch_from(struct objstore *os, const char *key, uint32_t block_len, uint8_t *buf)
 {
 	size_t got = 0;
-	int r = objstore_get(v->store, key, buf, block_len, &got);
+	int r = objstore_get(os, key, buf, block_len, &got);
 	if (r == -EFBIG || (r == 0 && got != block_len)) {
-		log_error("block %s has the wrong size (want %u bytes): not served", key, block_len);
+		log_error("block %s in %s has the wrong size (want %u bytes): not served", key,
+			  objstore_describe(os), block_len);
 		return -EIO;
 	}
-	if (r == -ENOENT) {
-		log_error("block %s is missing from %s", key, objstore_describe(v->store));
-		return -EIO;
-	}
-	if (r == 0 && v->cache)
-		block_cache_put(v->cache, key, buf, block_len);
 	return r;
 }
 
-int reader_read_block(struct vfs *v, uint64_t slice_id, uint32_t index, uint32_t block_len,
-		      uint32_t off, uint32_t len, uint8_t *dst)
+/* The buckets to try, best first, without repeats (a meta-only region's
+ * "local" bucket is the source's). */
+static size_t bucket_order(struct vfs *v, uint64_t slice_id, uint16_t origin, struct objstore **out,
+			   size_t max)
+{
+	struct objstore *origin_store = region_stores_get(v->stores, origin);
+	bool local_first = origin == v->data_origin ||
+			   slice_id < __atomic_load_n(&v->low_watermark, __ATOMIC_ACQUIRE);
+	struct objstore *cand[2 + MCFS_MAX_REGIONS];
+	size_t nc = 0;
+	cand[nc++] = local_first ? v->store : origin_store;
+	cand[nc++] = local_first ? origin_store : v->store;
+	uint16_t idx[MCFS_MAX_REGIONS];
+	size_t ni = region_stores_indexes(v->stores, idx, MCFS_MAX_REGIONS);
+	for (size_t i = 0; i < ni; i++)
+		cand[nc++] = region_stores_get(v->stores, idx[i]);
+	size_t n = 0;
+	for (size_t i = 0; i < nc && n < max; i++) {
+		bool seen = !cand[i];
+		for (size_t k = 0; k < n && !seen; k++)
+			seen = out[k] == cand[i];
+		if (!seen)
+			out[n++] = cand[i];
+	}
+	return n;
+}
+
+/* Fetches a whole block into buf from the first bucket that has it intact,
+ * and caches it. */
+static int fetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, const char *key,
+		       uint32_t block_len, uint8_t *buf)
+{
+	struct objstore *order[2 + MCFS_MAX_REGIONS];
+	size_t n = bucket_order(v, slice_id, origin, order, sizeof(order) / sizeof(order[0]));
+	int r = -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		r = fetch_from(order[i], key, block_len, buf);
+		if (r == 0) {
+			__atomic_add_fetch(order[i] == v->store ? &v->reads_local
+								: &v->reads_remote,
+					   1, __ATOMIC_RELAXED);
+			if (v->cache)
+				block_cache_put(v->cache, key, buf, block_len);
+			return 0;
+		}
+		if (r != -ENOENT && r != -EIO)
+			log_warn("block %s: %s: %s; trying the next bucket", key,
+				 objstore_describe(order[i]), strerror(-r));
+	}
+	log_error("block %s is in none of the volume's buckets (%zu tried)", key, n);
+	return -EIO;
+}
+
+int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
+		      uint32_t block_len, uint32_t off, uint32_t len, uint8_t *dst)
 {
 	if ((uint64_t)off + len > block_len)
 		return -EINVAL;
 	char key[256];
 	layout_block_key(key, sizeof(key), v->vol.name, slice_id, index, block_len);
-	if (v->cache && block_cache_get_range(v->cache, key, block_len, off, len, dst) == 0)
+	if (v->cache && block_cache_get_range(v->cache, key, block_len, off, len, dst) == 0) {
+		__atomic_add_fetch(&v->reads_cached, 1, __ATOMIC_RELAXED);
 		return 0;
+	}
 	if (off == 0 && len == block_len)
-		return fetch_block(v, key, block_len, dst);
+		return fetch_block(v, slice_id, origin, key, block_len, dst);
 	/* Fetch the whole block: the rest is likely read next and goes to the cache. */
 	uint8_t *buf = malloc(block_len);
 	if (!buf)
 		return -ENOMEM;
-	int r = fetch_block(v, key, block_len, buf);
+	int r = fetch_block(v, slice_id, origin, key, block_len, buf);
 	if (r == 0)
 		memcpy(dst, buf + off, len);
 	free(buf);
@@ -50,6 +100,8 @@ int reader_read_block(struct vfs *v, uint64_t slice_id, uint32_t index, uint32_t
 
 struct prefetch_job {
 	struct vfs *v;
+	uint64_t slice_id;
+	uint16_t origin;
 	char key[256];
 	uint32_t block_len;
 };
@@ -60,13 +112,14 @@ static void prefetch_run(void *arg)
 	if (!block_cache_contains(j->v->cache, j->key)) {
 		uint8_t *buf = malloc(j->block_len);
 		if (buf)
-			fetch_block(j->v, j->key, j->block_len, buf);
+			fetch_block(j->v, j->slice_id, j->origin, j->key, j->block_len, buf);
 		free(buf);
 	}
 	free(j);
 }
 
-void reader_prefetch_block(struct vfs *v, uint64_t slice_id, uint32_t index, uint32_t block_len)
+void reader_prefetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
+			   uint32_t block_len)
 {
 	if (!v->cache)
 		return;
@@ -74,8 +127,11 @@ void reader_prefetch_block(struct vfs *v, uint64_t slice_id, uint32_t index, uin
 	if (!j)
 		return;
 	j->v = v;
+	j->slice_id = slice_id;
+	j->origin = origin;
 	j->block_len = block_len;
 	layout_block_key(j->key, sizeof(j->key), v->vol.name, slice_id, index, block_len);
-	if (block_cache_contains(v->cache, j->key) || workpool_submit(v->io_pool, prefetch_run, j) < 0)
+	if (block_cache_contains(v->cache, j->key) ||
+	    workpool_submit(v->io_pool, prefetch_run, j) < 0)
 		free(j);
 }

@@ -1,5 +1,13 @@
-/* Reading immutable blocks: the block cache first, then the bucket; a block
- * is checked against its expected length before it is served or cached. */
+/*
+ * Reading immutable blocks (DESIGN.md §3, §7): the block cache first, then
+ * the buckets in the order most likely to hold the block:
+ *  - the local bucket when the slice was written here or the replicator's
+ *    low watermark says it has been copied here;
+ *  - otherwise the slice's origin bucket first (it surely has it), then the
+ *    local bucket, then every other region's.
+ * A block is checked against its expected length before it is served or
+ * cached; a short or missing copy in one bucket sends the read to the next.
+ */
 #ifndef MCFS_READER_H
 #define MCFS_READER_H
 
@@ -7,10 +15,12 @@
 
 struct vfs;
 
-/* Bytes [off, off+len) of block `index` (block_len bytes) of slice id. */
-int reader_read_block(struct vfs *v, uint64_t slice_id, uint32_t index, uint32_t block_len,
-		      uint32_t off, uint32_t len, uint8_t *dst);
+/* Bytes [off, off+len) of block `index` (block_len bytes) of slice id,
+ * first written in region index `origin`. */
+int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
+		      uint32_t block_len, uint32_t off, uint32_t len, uint8_t *dst);
 /* Fetches a block into the cache in the background, if it is not there. */
-void reader_prefetch_block(struct vfs *v, uint64_t slice_id, uint32_t index, uint32_t block_len);
+void reader_prefetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
+			   uint32_t block_len);
 
 #endif

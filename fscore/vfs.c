@@ -18,31 +18,12 @@
 #define SLICE_ID_BATCH 1000
 #define HEARTBEAT_SECONDS 10
 
-static int open_store(struct vfs *v, char *err, size_t errlen)
-{
-	struct objstore_credentials cred = {
-		.access_key = v->cfg.s3_access_key[0] ? v->cfg.s3_access_key : NULL,
-		.secret_key = v->cfg.s3_secret_key[0] ? v->cfg.s3_secret_key : NULL,
-		.region = v->cfg.s3_region[0] ? v->cfg.s3_region : NULL,
-	};
-	int r = objstore_open(v->region.bucket, &cred, &v->store);
-	if (r < 0) {
-		snprintf(err, errlen, "bad bucket URL for region %s: %s", v->region.name,
-			 strerror(-r));
-		return r;
-	}
-	r = objstore_check(v->store);
-	if (r < 0)
-		snprintf(err, errlen, "bucket %s: %s", objstore_describe(v->store),
-			 r == -EACCES ? "access denied (check the S3 credentials)" : strerror(-r));
-	return r;
-}
-
-static int find_region(struct vfs *v, const char *want, char *err, size_t errlen)
+static int find_region(struct vfs *v, struct meta *boot, const char *want, char *err,
+		       size_t errlen)
 {
 	struct region_info regions[MCFS_MAX_REGIONS];
 	size_t n = 0;
-	int r = volume_regions(v->meta, v->vol.name, regions, MCFS_MAX_REGIONS, &n);
+	int r = volume_regions(boot, v->vol.name, regions, MCFS_MAX_REGIONS, &n);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot read the regions of volume %s: %s", v->vol.name,
 			 strerror(-r));
@@ -63,7 +44,7 @@ static int register_session(struct vfs *v)
 {
 	char key[128];
 	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "HSET %s %s %lld",
+	int rc = meta_cmdf(vfs_meta(v), &r, "HSET %s %s %lld",
 			   volume_key(key, sizeof(key), v->vol.name, "sessions"), v->session,
 			   (long long)time(NULL));
 	if (r)
@@ -72,6 +53,31 @@ static int register_session(struct vfs *v)
 }
 
 static void *background_main(void *arg);
+
+/* The volume's settings and this gateway's region, read through a first
+ * connection to the source before the route (which depends on the region's
+ * mode) is set up. */
+static int load_volume(struct vfs *v, const struct vfs_options *opt, char *err, size_t errlen)
+{
+	struct meta *boot = NULL;
+	struct meta_options mo = {.url = opt->meta_url, .password = opt->meta_password};
+	int r = meta_connect(&mo, &boot, err, errlen);
+	if (r < 0)
+		return r;
+	char name[64];
+	r = volume_find(boot, name, sizeof(name));
+	if (r == 0)
+		r = volume_load(boot, name, &v->vol);
+	if (r < 0)
+		snprintf(err, errlen, "%s holds no usable mcfs volume (%s); run 'mcfs format' first",
+			 meta_describe(boot), strerror(-r));
+	if (r == 0) {
+		volume_key(v->setting_key, sizeof(v->setting_key), v->vol.name, "setting");
+		r = find_region(v, boot, opt->region, err, errlen);
+	}
+	meta_close(boot);
+	return r;
+}
 
 int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t errlen)
 {
@@ -88,23 +94,9 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 		v->cfg = *opt->cfg;
 	else
 		config_defaults(&v->cfg);
-	struct meta_options mo = {.url = opt->meta_url, .password = opt->meta_password};
-	int r = meta_connect(&mo, &v->meta, err, errlen);
-	if (r < 0)
-		goto fail;
-	char name[64];
-	r = volume_find(v->meta, name, sizeof(name));
+	int r = load_volume(v, opt, err, errlen);
 	if (r == 0)
-		r = volume_load(v->meta, name, &v->vol);
-	if (r < 0) {
-		snprintf(err, errlen, "%s holds no usable mcfs volume (%s); run 'mcfs format' first",
-			 meta_describe(v->meta), strerror(-r));
-		goto fail;
-	}
-	volume_key(v->setting_key, sizeof(v->setting_key), v->vol.name, "setting");
-	r = find_region(v, opt->region, err, errlen);
-	if (r == 0)
-		r = open_store(v, err, errlen);
+		r = vfs_route_open(v, opt->meta_url, opt->meta_password, err, errlen);
 	if (r < 0)
 		goto fail;
 	struct block_cache_config cc = {
@@ -125,7 +117,7 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 	meta_new_opid(v->session);
 	r = register_session(v);
 	if (r < 0) {
-		snprintf(err, errlen, "cannot register with %s: %s", meta_describe(v->meta),
+		snprintf(err, errlen, "cannot register with %s: %s", meta_describe(vfs_meta(v)),
 			 strerror(-r));
 		goto fail;
 	}
@@ -150,7 +142,7 @@ static void end_session(struct vfs *v)
 	args_init(&a);
 	args_str(&a, v->session);
 	redisReply *rep = NULL;
-	if (meta_eval(v->meta, "session_reap", v->setting_key, a.n, a.v, a.len, &rep) == 0)
+	if (meta_eval(vfs_meta(v), "session_reap", v->setting_key, a.n, a.v, a.len, &rep) == 0)
 		freeReplyObject(rep);
 }
 
@@ -166,7 +158,7 @@ int vfs_close(struct vfs *v)
 		pthread_mutex_unlock(&v->bg_lock);
 		pthread_join(v->bg_thread, NULL);
 	}
-	if (v->meta && v->store)
+	if (v->route && v->store)
 		r = vfs_flush_all(v);
 	for (size_t i = 0; i < VFS_FILE_BUCKETS; i++) {
 		while (v->files[i]) {
@@ -177,12 +169,11 @@ int vfs_close(struct vfs *v)
 			free(f);
 		}
 	}
-	if (v->meta && v->session[0])
+	if (v->route && v->session[0])
 		end_session(v);
 	workpool_destroy(v->io_pool);
 	block_cache_close(v->cache);
-	objstore_close(v->store);
-	meta_close(v->meta);
+	vfs_route_close(v);
 	pthread_cond_destroy(&v->bg_cond);
 	pthread_mutex_destroy(&v->bg_lock);
 	pthread_mutex_destroy(&v->id_lock);
@@ -265,7 +256,7 @@ int vfs_next_slice_id(struct vfs *v, uint64_t *id)
 	if (v->id_next >= v->id_end) {
 		char key[128];
 		redisReply *r = NULL;
-		int rc = meta_cmdf(v->meta, &r, "HINCRBY %s slice %d",
+		int rc = meta_cmdf(vfs_meta(v), &r, "HINCRBY %s slice %d",
 				   volume_key(key, sizeof(key), v->vol.name, "counter"),
 				   SLICE_ID_BATCH);
 		if (rc < 0 || r->type != REDIS_REPLY_INTEGER) {
@@ -316,7 +307,7 @@ static bool pop_compaction(struct vfs *v, mcfs_ino_t *ino, uint32_t *chunk)
 static void *background_main(void *arg)
 {
 	struct vfs *v = arg;
-	time_t last_beat = 0, last_deletions = 0, last_reap = 0;
+	time_t last_beat = 0, last_deletions = 0, last_reap = 0, last_watermark = 0;
 	pthread_mutex_lock(&v->bg_lock);
 	while (!v->bg_stop) {
 		mcfs_ino_t ino;
@@ -333,10 +324,15 @@ static void *background_main(void *arg)
 			register_session(v);
 			last_beat = now;
 		}
-		if (now - last_deletions >= 10) {
+		/* A meta-only region's blocks are the source's to delete. */
+		if (now - last_deletions >= 10 && v->region.bucket[0]) {
 			uint64_t n = 0;
 			vfs_apply_deletions(v, v->cfg.deletion_delay_s, &n);
 			last_deletions = now;
+		}
+		if (now - last_watermark >= 2) {
+			vfs_refresh_low_watermark(v);
+			last_watermark = now;
 		}
 		if (now - last_reap >= 60) {
 			maintenance_reap_sessions(v, 6 * HEARTBEAT_SECONDS);

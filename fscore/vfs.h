@@ -55,6 +55,20 @@ struct vfs_volume_info {
 };
 void vfs_volume_info(const struct vfs *v, struct vfs_volume_info *out);
 
+/* Where reads were served from, for tests and status: blocks from the
+ * cache, the local bucket, other regions' buckets; metadata reads from the
+ * local replica or the source, and the replica's estimated lag. */
+struct vfs_route_info {
+	char region[64];
+	char mode[16];
+	uint64_t blocks_cached, blocks_local, blocks_remote;
+	bool has_replica, replica_usable;
+	long long replica_lag_ms; /* -1: unknown */
+	uint64_t replica_reads, primary_reads, primary_switches;
+	uint64_t low_watermark;
+};
+void vfs_route_info(struct vfs *v, struct vfs_route_info *out);
+
 /* ---- names and attributes */
 int vfs_getattr(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);
 int vfs_lookup(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,

@@ -17,7 +17,7 @@ int vfs_load_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, struct slice_r
 	char key[128], suffix[64];
 	snprintf(suffix, sizeof(suffix), "c:%llu:%u", (unsigned long long)ino, chunk);
 	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "LRANGE %s 0 -1",
+	int rc = vfs_read_cmdf(v, &r, "LRANGE %s 0 -1",
 			   volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
@@ -62,7 +62,7 @@ static int read_segment(struct vfs *v, const struct slice_seg *seg, uint8_t *dst
 		uint32_t idx = so / bs, bo = so % bs;
 		uint32_t blen = layout_block_len(seg->size, bs, idx);
 		uint32_t take = blen - bo < left ? blen - bo : left;
-		int r = reader_read_block(v, seg->id, idx, blen, bo, take, dst);
+		int r = reader_read_block(v, seg->id, seg->origin, idx, blen, bo, take, dst);
 		if (r < 0)
 			return r;
 		so += take;
@@ -101,7 +101,7 @@ static void readahead(struct vfs *v, const struct slice_rec *recs, size_t n, uin
 			continue;
 		uint32_t first = segs[i].off / bs, last = (segs[i].off + segs[i].len - 1) / bs;
 		for (uint32_t b = first; b <= last; b++)
-			reader_prefetch_block(v, segs[i].id, b, layout_block_len(segs[i].size, bs, b));
+			reader_prefetch_block(v, segs[i].id, segs[i].origin, b, layout_block_len(segs[i].size, bs, b));
 	}
 	free(segs);
 }
@@ -298,7 +298,7 @@ static int track_open(struct vfs *v, mcfs_ino_t ino, bool opening)
 	args_str(&a, v->session);
 	args_str(&a, opening ? "1" : "0");
 	redisReply *rep = NULL;
-	int r = meta_eval(v->meta, "open_track", v->setting_key, a.n, a.v, a.len, &rep);
+	int r = meta_eval(vfs_meta(v), "open_track", v->setting_key, a.n, a.v, a.len, &rep);
 	if (r == 0) {
 		r = reply_status(rep);
 		freeReplyObject(rep);

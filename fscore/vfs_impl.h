@@ -14,6 +14,8 @@
 #include "volume.h"
 #include "workpool.h"
 #include "reader.h"
+#include "meta_route.h"
+#include "region_stores.h"
 
 #define VFS_FILE_BUCKETS 1024
 
@@ -34,8 +36,13 @@ struct vfs_file {
 };
 
 struct vfs {
-	struct meta *meta;
-	struct objstore *store;
+	struct meta_route *route; /* the source primary, and the local replica to read from */
+	struct meta *meta;	  /* the primary at open; vfs_meta() follows promotions */
+	struct region_stores *stores; /* every region's bucket, for reads that fall back */
+	struct objstore *store;	      /* where this gateway writes blocks (owned by stores) */
+	uint16_t data_origin;	      /* the region index recorded in the slices written here */
+	uint64_t low_watermark;	      /* atomic: slices below are believed in the local bucket */
+	uint64_t reads_cached, reads_local, reads_remote; /* atomic: blocks read, by where from */
 	struct block_cache *cache;
 	struct workpool *io_pool;  /* block uploads and readahead */
 	struct volume_settings vol;
@@ -64,6 +71,21 @@ struct vfs {
 	} compact_queue[256];
 	unsigned compact_head, compact_tail;
 };
+
+/* vfs_route.c: which metadata server and which bucket */
+/* The source primary: every change goes there. */
+struct meta *vfs_meta(struct vfs *v);
+/* Reads, from the local replica when it is fresh enough (meta_route.h). */
+int vfs_read_cmdf(struct vfs *v, redisReply **reply, const char *fmt, ...);
+/* A read-only script, routed like vfs_read_cmdf. */
+int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
+		  const size_t *lens, redisReply **reply);
+/* Opens the metadata route and the buckets for region v->region. */
+int vfs_route_open(struct vfs *v, const char *meta_url, const char *password, char *err,
+		   size_t errlen);
+void vfs_route_close(struct vfs *v);
+/* Re-reads the replicator's low watermark for this region. */
+void vfs_refresh_low_watermark(struct vfs *v);
 
 /* vfs.c */
 struct vfs_file *vfs_file_get(struct vfs *v, mcfs_ino_t ino); /* NULL on ENOMEM */

@@ -27,9 +27,18 @@ static int name_check(const char *name)
 	return vfs_name_ok(name) ? 0 : -EINVAL;
 }
 
+/* Lookups and directory listings may be served by the local replica;
+ * every other script changes something and runs on the source. */
+static bool read_only_script(const char *script)
+{
+	return strcmp(script, "lookup") == 0 || strcmp(script, "readdir") == 0;
+}
+
 static int eval(struct vfs *v, const char *script, struct meta_args *a, redisReply **rep)
 {
-	int r = meta_eval(v->meta, script, v->setting_key, a->n, a->v, a->len, rep);
+	int r = read_only_script(script)
+		    ? vfs_read_eval(v, script, a->n, a->v, a->len, rep)
+		    : meta_eval(vfs_meta(v), script, v->setting_key, a->n, a->v, a->len, rep);
 	if (r < 0)
 		return r;
 	r = reply_status(*rep);
@@ -46,7 +55,7 @@ int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
 	snprintf(suffix, sizeof(suffix), "i:%llu", (unsigned long long)ino);
 	redisReply *r = NULL;
 	int rc =
-	    meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	    vfs_read_cmdf(v, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
@@ -179,7 +188,7 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	args_str(&a, target ? target : "");
 	args_str(&a, excl ? "1" : "0");
 	redisReply *rep = NULL;
-	r = meta_eval(v->meta, "mknode", v->setting_key, a.n, a.v, a.len, &rep);
+	r = meta_eval(vfs_meta(v), "mknode", v->setting_key, a.n, a.v, a.len, &rep);
 	if (r < 0)
 		return r;
 	r = reply_status(rep);
@@ -235,7 +244,7 @@ int vfs_readlink(struct vfs *v, mcfs_ino_t ino, char *buf, size_t len)
 	snprintf(suffix, sizeof(suffix), "s:%llu", (unsigned long long)ino);
 	redisReply *r = NULL;
 	int rc =
-	    meta_cmdf(v->meta, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	    vfs_read_cmdf(v, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
@@ -420,7 +429,7 @@ int vfs_statfs(struct vfs *v, struct vfs_statfs *out)
 {
 	char key[128];
 	redisReply *r = NULL;
-	int rc = meta_cmdf(v->meta, &r, "HMGET %s space inodes",
+	int rc = vfs_read_cmdf(v, &r, "HMGET %s space inodes",
 			   volume_key(key, sizeof(key), v->vol.name, "usage"));
 	if (rc < 0)
 		return rc;
@@ -495,7 +504,7 @@ int vfs_getxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "x:%llu", (unsigned long long)ino);
 	redisReply *rep = NULL;
-	r = meta_cmdf(v->meta, &rep, "HGET %s %s",
+	r = vfs_read_cmdf(v, &rep, "HGET %s %s",
 		      volume_key(key, sizeof(key), v->vol.name, suffix), name);
 	if (r < 0)
 		return r;
@@ -548,7 +557,7 @@ int vfs_listxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, char
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "x:%llu", (unsigned long long)ino);
 	redisReply *rep = NULL;
-	r = meta_cmdf(v->meta, &rep, "HKEYS %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	r = vfs_read_cmdf(v, &rep, "HKEYS %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (r < 0)
 		return r;
 	size_t total = 0;

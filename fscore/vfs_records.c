@@ -23,7 +23,7 @@ int vfs_record_put(struct vfs *v, const char *ns, const void *key, size_t klen, 
 	const char *argv[] = {"HSET", record_key(v, ns, hash, sizeof(hash)), key, val};
 	size_t lens[] = {4, strlen(hash), klen, vlen};
 	redisReply *r = NULL;
-	int rc = meta_cmd(v->meta, &r, 4, argv, lens);
+	int rc = meta_cmd(vfs_meta(v), &r, 4, argv, lens);
 	if (r)
 		freeReplyObject(r);
 	return rc < 0 ? rc : 0;
@@ -35,7 +35,7 @@ int vfs_record_del(struct vfs *v, const char *ns, const void *key, size_t klen)
 	const char *argv[] = {"HDEL", record_key(v, ns, hash, sizeof(hash)), key};
 	size_t lens[] = {4, strlen(hash), klen};
 	redisReply *r = NULL;
-	int rc = meta_cmd(v->meta, &r, 3, argv, lens);
+	int rc = meta_cmd(vfs_meta(v), &r, 3, argv, lens);
 	if (r)
 		freeReplyObject(r);
 	return rc < 0 ? rc : 0;
@@ -49,7 +49,7 @@ int vfs_record_list(struct vfs *v, const char *ns, vfs_record_fn cb, void *arg)
 	/* HSCAN rather than HGETALL: the hash may be large and Redis is shared. */
 	do {
 		redisReply *r = NULL;
-		int rc = meta_cmdf(v->meta, &r, "HSCAN %s %s COUNT 256", hash, cursor);
+		int rc = meta_cmdf(vfs_meta(v), &r, "HSCAN %s %s COUNT 256", hash, cursor);
 		if (rc < 0)
 			return rc;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||

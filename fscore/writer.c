@@ -301,7 +301,7 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 				.off = 0,
 				.pos = s->pos,
 				.len = s->len,
-				.origin = w->v->region.index};
+				.origin = w->v->data_origin};
 	uint8_t packed[SLICE_PACKED_LEN];
 	slice_pack(&rec, packed);
 	char opid[33];
@@ -316,7 +316,7 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 	args_u64(&a, uid);
 	args_u64(&a, s->writes);
 	redisReply *rep = NULL;
-	int r = meta_eval(w->v->meta, "commit_slice", w->v->setting_key, a.n, a.v, a.len, &rep);
+	int r = meta_eval(vfs_meta(w->v), "commit_slice", w->v->setting_key, a.n, a.v, a.len, &rep);
 	if (r < 0)
 		return r;
 	r = reply_status(rep);
@@ -369,7 +369,7 @@ int writer_overlay(struct writer *w, uint64_t off, size_t len, uint8_t *buf)
 			pthread_mutex_unlock(&w->lock);
 			if (!mem) {
 				/* Uploaded and released: only full blocks are uploaded early. */
-				int r = reader_read_block(w->v, s->id, i, bs, bo, take, buf + (lo - off));
+				int r = reader_read_block(w->v, s->id, w->v->data_origin, i, bs, bo, take, buf + (lo - off));
 				if (r < 0)
 					return r;
 			}

@@ -22,7 +22,7 @@
 #include "units.h"
 
 struct options {
-	const char *meta_url, *region, *listen, *config_path, *pid_file;
+	const char *meta_url, *region, *listen, *config_path, *pid_file, *replica, *max_lag;
 	const char *exports[CONFIG_MAX_EXPORTS];
 	unsigned nexports;
 	const char *cache_dir, *cache_size, *log_level, *lease_time, *grace_time;
@@ -33,6 +33,7 @@ struct options {
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: mcfs-gateway --meta redis://HOST:PORT[/DB] [--region NAME]\n"
+		     "                    [--replica redis://HOST:PORT[/DB]] [--max-replica-lag SECS]\n"
 		     "                    [--listen ADDR:PORT] [--export PATH[:OPTIONS]]...\n"
 		     "                    [--cache-dir DIR --cache-size SIZE] [--config FILE]\n"
 		     "                    [--foreground] [--pid-file FILE] [--log-level LEVEL]\n"
@@ -54,9 +55,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"syslog", no_argument, 0, 's'},	       {"threads", required_argument, 0, 't'},
 	    {"no-rpcbind", no_argument, 0, 'N'},       {"help", no_argument, 0, 'h'},
 	    {"version", no_argument, 0, 'V'},	       {"lease-time", required_argument, 0, 'T'},
-	    {"grace-time", required_argument, 0, 'G'}, {0, 0, 0, 0}};
+	    {"grace-time", required_argument, 0, 'G'}, {"replica", required_argument, 0, 'R'},
+	    {"max-replica-lag", required_argument, 0, 'M'}, {0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "m:r:l:e:C:S:c:fp:L:st:NhVT:G:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:r:l:e:C:S:c:fp:L:st:NhVT:G:R:M:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			o->meta_url = optarg;
@@ -107,6 +109,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'G':
 			o->grace_time = optarg;
+			break;
+		case 'R':
+			o->replica = optarg;
+			break;
+		case 'M':
+			o->max_lag = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -170,6 +178,13 @@ static int apply_options(const struct options *o, struct mcfs_config *cfg, char 
 		snprintf(cfg->meta_url, sizeof(cfg->meta_url), "%s", o->meta_url);
 	if (o->region)
 		snprintf(cfg->region, sizeof(cfg->region), "%s", o->region);
+	if (o->replica)
+		snprintf(cfg->replica_url, sizeof(cfg->replica_url), "%s", o->replica);
+	if (o->max_lag && (duration_parse(o->max_lag, &cfg->max_replica_lag_s) < 0 ||
+			   cfg->max_replica_lag_s > 3600)) {
+		snprintf(err, len, "bad --max-replica-lag '%s' (0 to 1h)", o->max_lag);
+		return -EINVAL;
+	}
 	if (o->listen)
 		snprintf(cfg->listen, sizeof(cfg->listen), "%s", o->listen);
 	if (o->pid_file)

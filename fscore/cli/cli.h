@@ -35,5 +35,6 @@ int cmd_status(int argc, char **argv);
 int cmd_fsck(int argc, char **argv);
 int cmd_gc(int argc, char **argv);
 int cmd_region(int argc, char **argv);
+int cmd_synccheck(int argc, char **argv);
 
 #endif

@@ -16,13 +16,14 @@ static const struct {
     {"status", cmd_status, "show a volume, its usage, gateways and regions"},
     {"fsck", cmd_fsck, "check metadata against itself and the bucket"},
     {"gc", cmd_gc, "find (and with --delete remove) objects no file needs"},
+    {"sync-check", cmd_synccheck, "compare every region's bucket with metadata (--repair)"},
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: mcfs COMMAND [OPTIONS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\n'mcfs COMMAND --help' shows a command's options; see mcfs(8) and "
 		     "mcfs.conf(5).\n");
 }
