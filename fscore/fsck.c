@@ -176,7 +176,7 @@ static int check_dir_entries(struct vfs *v, mcfs_ino_t dir, struct fsck_report *
 	snprintf(suffix, sizeof(suffix), "d:%llu", (unsigned long long)dir);
 	redisReply *r = NULL;
 	int rc =
-	    meta_cmdf(v->meta, &r, "HGETALL %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	    meta_cmdf(vfs_meta(v), &r, "HGETALL %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
@@ -305,11 +305,11 @@ int fsck_run(struct vfs *v, struct fsck_report *rep)
 	if (r < 0)
 		return r;
 	struct inode_walk iw = {.v = v, .rep = rep};
-	r = scan_keys(v->meta, v->vol.name, "i:*", check_inode, &iw);
+	r = scan_keys(vfs_meta(v), v->vol.name, "i:*", check_inode, &iw);
 	if (r < 0)
 		return r;
 	struct fsck_idset slices = {0}, seen = {0};
-	r = fsck_walk_slices(v->meta, v->vol.name, add_slice, &slices, &rep->damaged_slices);
+	r = fsck_walk_slices(vfs_meta(v), v->vol.name, add_slice, &slices, &rep->damaged_slices);
 	char prefix[128];
 	snprintf(prefix, sizeof(prefix), "%s/chunks/", v->vol.name);
 	struct bucket_walk bw = {.v = v, .seen = &seen};
@@ -370,11 +370,11 @@ int gc_run(struct vfs *v, uint64_t min_age_seconds, bool do_delete, struct gc_re
 	if (r < 0)
 		return r;
 	struct fsck_idset slices = {0};
-	r = fsck_walk_slices(v->meta, v->vol.name, add_slice, &slices, NULL);
+	r = fsck_walk_slices(vfs_meta(v), v->vol.name, add_slice, &slices, NULL);
 	/* Slices waiting in the deletion log are freed on their own schedule (the
 	 * delay protects readers elsewhere): gc leaves them to it. */
 	if (r == 0)
-		r = fsck_walk_deletions(v->meta, v->vol.name, add_deleted, &slices);
+		r = fsck_walk_deletions(vfs_meta(v), v->vol.name, add_deleted, &slices);
 	char prefix[128];
 	snprintf(prefix, sizeof(prefix), "%s/chunks/", v->vol.name);
 	struct bucket_walk bw = {.v = v,

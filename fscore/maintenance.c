@@ -62,7 +62,7 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 	}
 	r = vfs_read_chunk_range(v, recs, n, 0, end, buf);
 	struct slice_rec out = {.pos = 0, .len = end, .off = 0, .size = end,
-				.origin = v->region.index};
+				.origin = v->data_origin};
 	if (r == 0)
 		r = vfs_next_slice_id(v, &out.id);
 	if (r == 0)
@@ -92,7 +92,7 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 	args_bin(&a, expect, n * SLICE_PACKED_LEN);
 	args_bin(&a, packed, sizeof(packed));
 	redisReply *rep = NULL;
-	r = meta_eval(v->meta, "compact", v->setting_key, a.n, a.v, a.len, &rep);
+	r = meta_eval(vfs_meta(v), "compact", v->setting_key, a.n, a.v, a.len, &rep);
 	free(expect);
 	free(recs);
 	if (r < 0)
@@ -109,7 +109,7 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 
 int maintenance_apply_deletions(struct vfs *v, uint64_t delay_seconds, uint64_t *deleted)
 {
-	return deletion_log_apply(v->meta, v->vol.name, v->region.name, v->store,
+	return deletion_log_apply(vfs_meta(v), v->vol.name, v->region.name, v->store,
 				  v->vol.block_size, v->session, delay_seconds, deleted);
 }
 
@@ -117,7 +117,7 @@ int maintenance_reap_sessions(struct vfs *v, uint64_t max_age_seconds)
 {
 	char key[128];
 	redisReply *all = NULL;
-	int r = meta_cmdf(v->meta, &all, "HGETALL %s",
+	int r = meta_cmdf(vfs_meta(v), &all, "HGETALL %s",
 			  volume_key(key, sizeof(key), v->vol.name, "sessions"));
 	if (r < 0)
 		return r;
@@ -132,7 +132,7 @@ int maintenance_reap_sessions(struct vfs *v, uint64_t max_age_seconds)
 		args_init(&a);
 		args_str(&a, sess);
 		redisReply *rep = NULL;
-		if (meta_eval(v->meta, "session_reap", v->setting_key, a.n, a.v, a.len, &rep) == 0) {
+		if (meta_eval(vfs_meta(v), "session_reap", v->setting_key, a.n, a.v, a.len, &rep) == 0) {
 			freeReplyObject(rep);
 			reaped++;
 			log_info("forgot dead session %.8s", sess);

@@ -37,7 +37,6 @@ struct vfs_file {
 
 struct vfs {
 	struct meta_route *route; /* the source primary, and the local replica to read from */
-	struct meta *meta;	  /* the primary at open; vfs_meta() follows promotions */
 	struct region_stores *stores; /* every region's bucket, for reads that fall back */
 	struct objstore *store;	      /* where this gateway writes blocks (owned by stores) */
 	uint16_t data_origin;	      /* the region index recorded in the slices written here */

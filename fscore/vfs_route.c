@@ -138,7 +138,6 @@ int vfs_route_open(struct vfs *v, const char *meta_url, const char *password, ch
 	int r = meta_route_open(&o, &v->route, err, errlen);
 	if (r < 0)
 		return r;
-	v->meta = meta_route_primary(v->route);
 	r = open_stores(v, err, errlen);
 	if (r == 0)
 		vfs_refresh_low_watermark(v);
