@@ -17,6 +17,7 @@
 #include "cli_run.h"
 #include "config.h"
 #include "cunit_main.h"
+#include "json_check.h"
 #include "fixture.h"
 #include "objstore.h"
 #include "proc.h"
@@ -66,71 +67,6 @@ static void cmd_ok(const struct redis_server *rs, const char *fmt, const char *a
 	CU_ASSERT(r && r->type != REDIS_REPLY_ERROR);
 	if (r)
 		freeReplyObject(r);
-}
-
-/* ---- a small JSON checker: true when s is one complete JSON value */
-static const char *json_value(const char *s);
-static const char *json_ws(const char *s)
-{
-	return s + strspn(s, " \n\t\r");
-}
-static const char *json_string(const char *s)
-{
-	if (*s++ != '"')
-		return NULL;
-	for (; *s && *s != '"'; s++) {
-		if ((unsigned char)*s < 0x20)
-			return NULL;
-		if (*s == '\\' && !*++s)
-			return NULL;
-	}
-	return *s == '"' ? s + 1 : NULL;
-}
-static const char *json_seq(const char *s, char close, bool object)
-{
-	s = json_ws(s + 1);
-	if (*s == close)
-		return s + 1;
-	for (;;) {
-		if (object) {
-			if (!(s = json_string(json_ws(s))))
-				return NULL;
-			s = json_ws(s);
-			if (*s++ != ':')
-				return NULL;
-		}
-		if (!(s = json_value(s)))
-			return NULL;
-		s = json_ws(s);
-		if (*s == close)
-			return s + 1;
-		if (*s++ != ',')
-			return NULL;
-	}
-}
-static const char *json_value(const char *s)
-{
-	s = json_ws(s);
-	if (*s == '{')
-		return json_seq(s, '}', true);
-	if (*s == '[')
-		return json_seq(s, ']', false);
-	if (*s == '"')
-		return json_string(s);
-	for (const char *w = "true\0false\0null\0"; *w; w += strlen(w) + 1)
-		if (strncmp(s, w, strlen(w)) == 0)
-			return s + strlen(w);
-	if (*s == '-' || isdigit((unsigned char)*s)) {
-		char *end;
-		strtod(s, &end);
-		return end;
-	}
-	return NULL;
-}
-static bool json_ok(const char *s)
-{
-	const char *e = json_value(s);
-	return e && *json_ws(e) == '\0';
 }
 
 /* A number of region `name`'s object in the last JSON output; -1 if absent.
