@@ -2,11 +2,17 @@
 # Installs everything mcfs needs to build and test on Debian 12:
 # the build tool chain and libraries from Debian, redis-server, libnfs, and
 # the S3 test server from npm (into tests/.tools, never system-wide).
-# Usage: contrib/install-deps.sh [--test]
+# --bench adds the benchmarks' peer and tools: NFS-Ganesha with FSAL VFS,
+# rpcbind (Ganesha will not start without one), iperf3 and unshare.
+# Usage: contrib/install-deps.sh [--test|--bench]
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 want_test=no
-[ "${1:-}" = "--test" ] && want_test=yes
+want_bench=no
+case "${1:-}" in
+--test) want_test=yes ;;
+--bench) want_test=yes want_bench=yes ;;
+esac
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -15,6 +21,7 @@ pkgs="build-essential autoconf automake libtool pkg-config
       libinih-dev libcunit1-dev redis-server libnfs-dev libnfs-utils rpcsvc-proto"
 # The kernel-client test: qemu, and ip(8) for its network namespace.
 [ "$want_test" = yes ] && pkgs="$pkgs qemu-system-x86 iproute2 gzip"
+[ "$want_bench" = yes ] && pkgs="$pkgs nfs-ganesha nfs-ganesha-vfs rpcbind iperf3 util-linux"
 # node and npm may come from elsewhere (NodeSource bundles npm): only ask
 # Debian for them when they are missing.
 if [ "$want_test" = yes ] && ! { command -v node >/dev/null && command -v npm >/dev/null; }; then

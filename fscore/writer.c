@@ -9,11 +9,23 @@
 #include "layout.h"
 #include "log.h"
 #include "meta_ops.h"
+#include "rangeset.h"
 #include "slice.h"
 #include "vfs_impl.h"
 
 /* More pending slices than this (random small writes) forces a flush. */
 #define WRITER_MAX_SLICES 256
+/*
+ * Parallel writes of a sequential stream reach the server out of order (the
+ * kernel client keeps many in flight, over several connections). A write that
+ * lands at most this far past the furthest byte of the chunk's open slice
+ * joins it, leaving a gap that the late writes fill; a write further away
+ * starts a new slice. Gaps still open at flush are filled from the file's
+ * current content, so this also bounds what a flush may have to read.
+ */
+#define WRITER_GAP_WINDOW (32u << 20)
+/* Random writes inside the window must not make a slice a sieve. */
+#define WRITER_MAX_RANGES 64
 
 enum block_state { BLOCK_FILLING, BLOCK_UPLOADING, BLOCK_UPLOADED, BLOCK_FAILED };
 
@@ -23,13 +35,20 @@ struct pending_block {
 	int error;
 };
 
+/*
+ * A slice being written: its object starts at pos (block-aligned in the
+ * chunk, so that writes arriving out of order within the first block still
+ * fit) and ends at hi, the furthest byte written. filled says which bytes
+ * of [0, hi) hold written data.
+ */
 struct pending_slice {
-	uint32_t chunk, pos, len, max_len;
+	uint32_t chunk, pos, hi, max_len;
 	uint64_t id;
 	bool closed;
 	unsigned writes;
 	uint32_t nblocks;
 	struct pending_block *blocks;
+	struct rangeset filled;
 	struct pending_slice *next;
 };
 
@@ -62,24 +81,20 @@ struct writer *writer_new(struct vfs *v, mcfs_ino_t ino)
 	return w;
 }
 
-static void release_buf(struct writer *w, struct pending_block *b, uint32_t cap)
+static void release_buf(struct writer *w, struct pending_block *b)
 {
 	if (b->buf) {
 		free(b->buf);
 		b->buf = NULL;
-		__atomic_sub_fetch(&w->v->buffered_bytes, cap, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->v->buffered_bytes, w->v->vol.block_size, __ATOMIC_RELAXED);
 	}
-}
-
-static uint32_t block_cap(const struct writer *w, const struct pending_slice *s, uint32_t i)
-{
-	return layout_block_len(s->max_len, w->v->vol.block_size, i);
 }
 
 static void slice_free(struct writer *w, struct pending_slice *s)
 {
 	for (uint32_t i = 0; i < s->nblocks; i++)
-		release_buf(w, &s->blocks[i], block_cap(w, s, i));
+		release_buf(w, &s->blocks[i]);
+	rangeset_free(&s->filled);
 	free(s->blocks);
 	free(s);
 }
@@ -120,7 +135,7 @@ static void upload_block(void *arg)
 	pthread_mutex_lock(&w->lock);
 	if (r == 0) {
 		b->state = BLOCK_UPLOADED;
-		release_buf(w, b, block_cap(w, j->s, j->index));
+		release_buf(w, b);
 	} else {
 		b->state = BLOCK_FAILED;
 		b->error = r;
@@ -183,15 +198,14 @@ static int slice_copy_in(struct writer *w, struct pending_slice *s, uint32_t so,
 	uint32_t bs = w->v->vol.block_size;
 	while (n > 0) {
 		uint32_t i = so / bs, bo = so % bs;
-		uint32_t cap = block_cap(w, s, i);
 		struct pending_block *b = &s->blocks[i];
 		if (!b->buf) {
-			b->buf = malloc(cap);
+			b->buf = malloc(bs);
 			if (!b->buf)
 				return -ENOMEM;
-			__atomic_add_fetch(&w->v->buffered_bytes, cap, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&w->v->buffered_bytes, bs, __ATOMIC_RELAXED);
 		}
-		uint32_t take = cap - bo < n ? cap - bo : n;
+		uint32_t take = bs - bo < n ? bs - bo : n;
 		memcpy(b->buf + bo, src, take);
 		so += take;
 		src += take;
@@ -211,47 +225,65 @@ static bool blocks_writable(const struct writer *w, const struct pending_slice *
 	return true;
 }
 
-static void upload_full_blocks(struct writer *w, struct pending_slice *s, uint32_t from, uint32_t to)
+/* Uploads the blocks of [so, so+n) that are now written from end to end. */
+static void upload_full_blocks(struct writer *w, struct pending_slice *s, uint32_t so, uint32_t n)
 {
 	uint32_t bs = w->v->vol.block_size;
-	for (uint32_t i = from / bs; i < s->nblocks && (uint64_t)(i + 1) * bs <= to; i++)
-		if (s->blocks[i].state == BLOCK_FILLING && s->blocks[i].buf)
+	for (uint32_t i = so / bs; i <= (so + n - 1) / bs; i++)
+		if (s->blocks[i].state == BLOCK_FILLING && s->blocks[i].buf &&
+		    rangeset_covers(&s->filled, i * bs, (i + 1) * bs))
 			start_upload(w, s, i, bs);
+}
+
+static int slice_write(struct writer *w, struct pending_slice *s, uint32_t so, const uint8_t *buf,
+		       uint32_t n)
+{
+	int r = slice_copy_in(w, s, so, buf, n);
+	if (r == 0)
+		r = rangeset_add(&s->filled, so, so + n);
+	if (r < 0)
+		return r;
+	if (so + n > s->hi)
+		s->hi = so + n;
+	s->writes++;
+	upload_full_blocks(w, s, so, n);
+	return 0;
+}
+
+/* The newest slice of a chunk: the only one a write may go into, since it
+ * shadows every older one. */
+static struct pending_slice *chunk_tail(const struct writer *w, uint32_t chunk)
+{
+	struct pending_slice *found = NULL;
+	for (struct pending_slice *s = w->head; s; s = s->next)
+		if (s->chunk == chunk)
+			found = s;
+	return found;
+}
+
+static bool slice_takes(const struct writer *w, const struct pending_slice *s, uint32_t pos,
+			uint32_t n)
+{
+	if (!s || s->closed || pos < s->pos)
+		return false;
+	uint32_t so = pos - s->pos;
+	return so + n <= s->max_len && so <= s->hi + WRITER_GAP_WINDOW &&
+	       s->filled.n < WRITER_MAX_RANGES && blocks_writable(w, s, so, n);
 }
 
 /* One write that stays inside one chunk. */
 static int write_in_chunk(struct writer *w, uint32_t chunk, uint32_t pos, const uint8_t *buf,
 			  uint32_t n)
 {
-	struct pending_slice *s = w->tail;
-	if (s && s->chunk == chunk && !s->closed) {
-		uint32_t so = pos - s->pos;
-		if (pos >= s->pos && so == s->len && so + n <= s->max_len) {
-			int r = slice_copy_in(w, s, so, buf, n);
-			if (r < 0)
-				return r;
-			s->len += n;
-			s->writes++;
-			upload_full_blocks(w, s, so, s->len);
-			return 0;
-		}
-		if (pos >= s->pos && so + n <= s->len && blocks_writable(w, s, so, n)) {
-			s->writes++;
-			return slice_copy_in(w, s, so, buf, n);
-		}
+	struct pending_slice *s = chunk_tail(w, chunk);
+	if (!slice_takes(w, s, pos, n)) {
+		if (s)
+			s->closed = true;
+		s = slice_new(w, chunk, pos - pos % w->v->vol.block_size);
+		if (!s)
+			return -ENOMEM;
 	}
-	if (s)
-		s->closed = true;
-	s = slice_new(w, chunk, pos);
-	if (!s)
-		return -ENOMEM;
-	int r = slice_copy_in(w, s, 0, buf, n);
-	if (r < 0)
-		return r;
-	s->len = n;
-	s->writes = 1;
-	upload_full_blocks(w, s, 0, s->len);
-	return 0;
+	return slice_write(w, s, pos - s->pos, buf, n);
 }
 
 int writer_write(struct writer *w, uint64_t off, const void *buf, size_t len)
@@ -276,18 +308,108 @@ int writer_write(struct writer *w, uint64_t off, const void *buf, size_t len)
 	return w->nslices > WRITER_MAX_SLICES ? 1 : 0;
 }
 
-/* Uploads the partial tail block (and any failed ones), then waits. */
+/* Copies the written bytes of slice s that fall in [off, off+len) of the
+ * file over buf. */
+static int overlay_slice(struct writer *w, struct pending_slice *s, uint64_t off, size_t len,
+			 uint8_t *buf)
+{
+	uint32_t bs = w->v->vol.block_size;
+	uint64_t base = (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos;
+	for (uint32_t k = 0; k < s->filled.n; k++) {
+		uint64_t lo = base + s->filled.r[k].lo, hi = base + s->filled.r[k].hi;
+		if (lo < off)
+			lo = off;
+		if (hi > off + len)
+			hi = off + len;
+		while (lo < hi) {
+			uint32_t so = (uint32_t)(lo - base);
+			uint32_t i = so / bs, bo = so % bs;
+			uint32_t take = bs - bo < hi - lo ? bs - bo : (uint32_t)(hi - lo);
+			pthread_mutex_lock(&w->lock);
+			uint8_t *mem = s->blocks[i].buf;
+			if (mem)
+				memcpy(buf + (lo - off), mem + bo, take);
+			pthread_mutex_unlock(&w->lock);
+			/* Uploaded and released: only whole blocks are uploaded before a flush. */
+			int r = mem ? 0
+				    : reader_read_block(w->v, s->id, w->v->data_origin, i, bs, bo,
+							take, buf + (lo - off));
+			if (r < 0)
+				return r;
+			lo += take;
+		}
+	}
+	return 0;
+}
+
+/* Overlays the slices from the head up to (not including) stop. */
+static int overlay_until(struct writer *w, const struct pending_slice *stop, uint64_t off,
+			 size_t len, uint8_t *buf)
+{
+	for (struct pending_slice *s = w->head; s && s != stop; s = s->next) {
+		int r = overlay_slice(w, s, off, len, buf);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Fills the slice bytes [lo, hi), a gap no write covered, with what the file
+ * holds there now: committed data under the older pending slices. */
+static int fill_gap(struct writer *w, struct pending_slice *s, const struct slice_rec *recs,
+		    size_t nrec, uint32_t lo, uint32_t hi)
+{
+	uint32_t bs = w->v->vol.block_size;
+	uint8_t *tmp = malloc(hi - lo);
+	if (!tmp)
+		return -ENOMEM;
+	int r = vfs_read_chunk_range(w->v, recs, nrec, s->pos + lo, hi - lo, tmp);
+	if (r == 0)
+		r = overlay_until(w, s, (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos + lo, hi - lo,
+				  tmp);
+	for (uint32_t so = lo; r == 0 && so < hi;) {
+		uint32_t take = bs - so % bs < hi - so ? bs - so % bs : hi - so;
+		r = slice_copy_in(w, s, so, tmp + (so - lo), take);
+		so += take;
+	}
+	free(tmp);
+	return r == 0 ? rangeset_add(&s->filled, lo, hi) : r;
+}
+
+/* Makes the written part of the slice one range, so that it commits as one record. */
+static int fill_gaps(struct writer *w, struct pending_slice *s)
+{
+	if (s->filled.n <= 1)
+		return 0;
+	struct slice_rec *recs = NULL;
+	size_t nrec = 0;
+	int r = vfs_load_chunk(w->v, w->ino, s->chunk, &recs, &nrec);
+	while (r == 0 && s->filled.n > 1)
+		r = fill_gap(w, s, recs, nrec, s->filled.r[0].hi, s->filled.r[1].lo);
+	free(recs);
+	return r;
+}
+
+/* Uploads every block not uploaded yet (the partial tail, failed ones),
+ * then waits. The object is [0, hi): bytes before the first written one are
+ * zeroed, never sent as stale memory. */
 static int finish_uploads(struct writer *w, struct pending_slice *s)
 {
 	uint32_t bs = w->v->vol.block_size;
 	s->closed = true;
-	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->len; i++) {
+	int r = fill_gaps(w, s);
+	if (r < 0)
+		return r;
+	uint32_t lo = s->filled.n ? s->filled.r[0].lo : 0;
+	if (lo > 0 && s->blocks[0].state == BLOCK_FILLING && s->blocks[0].buf)
+		memset(s->blocks[0].buf, 0, lo);
+	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->hi; i++) {
 		struct pending_block *b = &s->blocks[i];
 		if (b->state == BLOCK_FILLING || b->state == BLOCK_FAILED)
-			start_upload(w, s, i, layout_block_len(s->len, bs, i));
+			start_upload(w, s, i, layout_block_len(s->hi, bs, i));
 	}
 	wait_uploads(w);
-	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->len; i++)
+	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->hi; i++)
 		if (s->blocks[i].state != BLOCK_UPLOADED)
 			return s->blocks[i].error ? s->blocks[i].error : -EIO;
 	return 0;
@@ -296,11 +418,12 @@ static int finish_uploads(struct writer *w, struct pending_slice *s)
 static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 			struct mcfs_attr *attr)
 {
+	uint32_t lo = s->filled.n ? s->filled.r[0].lo : 0;
 	struct slice_rec rec = {.id = s->id,
-				.size = s->len,
-				.off = 0,
-				.pos = s->pos,
-				.len = s->len,
+				.size = s->hi,
+				.off = lo,
+				.pos = s->pos + lo,
+				.len = s->hi - lo,
 				.origin = w->v->data_origin};
 	uint8_t packed[SLICE_PACKED_LEN];
 	slice_pack(&rec, packed);
@@ -312,7 +435,7 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 	args_u64(&a, w->ino);
 	args_u64(&a, s->chunk);
 	args_bin(&a, packed, sizeof(packed));
-	args_u64(&a, (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos + s->len);
+	args_u64(&a, (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos + s->hi);
 	args_u64(&a, uid);
 	args_u64(&a, s->writes);
 	redisReply *rep = NULL;
@@ -334,8 +457,9 @@ int writer_flush(struct writer *w, uint32_t uid, struct mcfs_attr *attr)
 {
 	while (w->head) {
 		struct pending_slice *s = w->head;
-		int r = finish_uploads(w, s);
-		if (r == 0)
+		/* A slice whose only write failed holds nothing to commit. */
+		int r = s->filled.n ? finish_uploads(w, s) : 0;
+		if (r == 0 && s->filled.n)
 			r = commit_slice(w, s, uid, attr);
 		if (r < 0)
 			return r;
@@ -353,30 +477,7 @@ int writer_flush(struct writer *w, uint32_t uid, struct mcfs_attr *attr)
 
 int writer_overlay(struct writer *w, uint64_t off, size_t len, uint8_t *buf)
 {
-	uint32_t bs = w->v->vol.block_size;
-	for (struct pending_slice *s = w->head; s; s = s->next) {
-		uint64_t s_start = (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos;
-		uint64_t lo = s_start > off ? s_start : off;
-		uint64_t hi = s_start + s->len < off + len ? s_start + s->len : off + len;
-		while (lo < hi) {
-			uint32_t so = (uint32_t)(lo - s_start);
-			uint32_t i = so / bs, bo = so % bs;
-			uint32_t take = bs - bo < hi - lo ? bs - bo : (uint32_t)(hi - lo);
-			pthread_mutex_lock(&w->lock);
-			uint8_t *mem = s->blocks[i].buf;
-			if (mem)
-				memcpy(buf + (lo - off), mem + bo, take);
-			pthread_mutex_unlock(&w->lock);
-			if (!mem) {
-				/* Uploaded and released: only full blocks are uploaded early. */
-				int r = reader_read_block(w->v, s->id, w->v->data_origin, i, bs, bo, take, buf + (lo - off));
-				if (r < 0)
-					return r;
-			}
-			lo += take;
-		}
-	}
-	return 0;
+	return overlay_until(w, NULL, off, len, buf);
 }
 
 uint64_t writer_end(const struct writer *w)

@@ -43,7 +43,8 @@ int proc_spawn(struct proc *p, const char *name, char *const argv[], const char 
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(127);
-		int fd = open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
+		int fd =
+		    open(log_path ? log_path : "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (fd >= 0) {
 			dup2(fd, STDOUT_FILENO);
 			dup2(fd, STDERR_FILENO);
@@ -81,6 +82,13 @@ static int reap(struct proc *p, int timeout_ms)
 			return -ETIMEDOUT;
 		pause_ms(5);
 	}
+}
+
+int proc_wait(struct proc *p, int timeout_ms)
+{
+	if (p->pid <= 0)
+		return -ECHILD;
+	return reap(p, timeout_ms);
 }
 
 int proc_stop(struct proc *p, int timeout_ms)

@@ -14,6 +14,9 @@ struct proc {
 
 /* Starts argv[0] (looked up in PATH) with stdout+stderr to log_path (NULL: /dev/null). */
 int proc_spawn(struct proc *p, const char *name, char *const argv[], const char *log_path);
+/* Waits for it to exit on its own: its exit status (128 + signal when killed),
+ * or -ETIMEDOUT (it is still running). */
+int proc_wait(struct proc *p, int timeout_ms);
 /* SIGTERM, then SIGKILL after timeout_ms; reaps. Returns the exit status or -errno. */
 int proc_stop(struct proc *p, int timeout_ms);
 /* Sends sig and reaps (for SIGKILL). */

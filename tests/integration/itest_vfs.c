@@ -13,6 +13,7 @@
 #include "fsck.h"
 #include "layout.h"
 #include "objstore.h"
+#include "vfs_impl.h"
 #include "vfs.h"
 
 #define BLOCK (1u << 20)
@@ -103,7 +104,8 @@ static void test_create_lookup_getattr(void)
 	CU_ASSERT_EQUAL(a.nlink, 1);
 	CU_ASSERT_EQUAL(p.ino, d);
 	struct mcfs_attr b;
-	CU_ASSERT_EQUAL(vfs_create(V, &ROOT_CRED, d, "f", 0640, VFS_CREATE_EXCL, &b, NULL), -EEXIST);
+	CU_ASSERT_EQUAL(vfs_create(V, &ROOT_CRED, d, "f", 0640, VFS_CREATE_EXCL, &b, NULL),
+			-EEXIST);
 	CU_ASSERT_EQUAL(vfs_create(V, &ROOT_CRED, d, "f", 0600, 0, &b, NULL), 0);
 	CU_ASSERT_EQUAL(b.ino, a.ino);
 	CU_ASSERT_EQUAL(vfs_lookup(V, &ROOT_CRED, d, "f", &b), 0);
@@ -139,7 +141,8 @@ static void test_symlink_mknod(void)
 	CU_ASSERT_EQUAL(a.rdev_major, 1);
 	CU_ASSERT_EQUAL(a.rdev_minor, 3);
 	CU_ASSERT_EQUAL(vfs_mknod(V, &ROOT_CRED, d, "fifo", MCFS_FIFO, 0600, 0, 0, &a, NULL), 0);
-	CU_ASSERT_EQUAL(vfs_mknod(V, &ROOT_CRED, d, "bad", MCFS_DIR, 0600, 0, 0, &a, NULL), -EINVAL);
+	CU_ASSERT_EQUAL(vfs_mknod(V, &ROOT_CRED, d, "bad", MCFS_DIR, 0600, 0, 0, &a, NULL),
+			-EINVAL);
 }
 
 static void test_link_unlink_rmdir(void)
@@ -193,7 +196,8 @@ static void test_rename_rules(void)
 	CU_ASSERT_EQUAL(vfs_rename(V, &ROOT_CRED, d, "dir2", dir2, "loop", 0, NULL, NULL), -EINVAL);
 	mcfs_ino_t deep = mkdirat(dir2, "deep");
 	CU_ASSERT_EQUAL(vfs_rename(V, &ROOT_CRED, d, "dir2", deep, "loop", 0, NULL, NULL), -EINVAL);
-	CU_ASSERT_EQUAL(vfs_rename(V, &ROOT_CRED, d, "b", d, "c", VFS_RENAME_NOREPLACE, NULL, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_rename(V, &ROOT_CRED, d, "b", d, "c", VFS_RENAME_NOREPLACE, NULL, NULL),
+			0);
 	mkfile(d, "e");
 	CU_ASSERT_EQUAL(vfs_rename(V, &ROOT_CRED, d, "c", d, "e", VFS_RENAME_NOREPLACE, NULL, NULL),
 			-EEXIST);
@@ -201,7 +205,8 @@ static void test_rename_rules(void)
 	struct mcfs_attr before1, before2, after1, after2;
 	vfs_getattr(V, dir1, &before1);
 	vfs_getattr(V, dir2, &before2);
-	CU_ASSERT_EQUAL(vfs_rename(V, &ROOT_CRED, dir2, "deep", dir1, "moved", 0, &after2, &after1), 0);
+	CU_ASSERT_EQUAL(vfs_rename(V, &ROOT_CRED, dir2, "deep", dir1, "moved", 0, &after2, &after1),
+			0);
 	CU_ASSERT_EQUAL(after1.nlink, before1.nlink + 1);
 	CU_ASSERT_EQUAL(after2.nlink, before2.nlink - 1);
 	CU_ASSERT_EQUAL(vfs_lookup(V, &ROOT_CRED, dir1, "moved", &x), 0);
@@ -360,6 +365,44 @@ static void test_overwrites(void)
 	CU_ASSERT_EQUAL(check_pattern(f, 4, 130, 20, 20), 0);
 }
 
+/* Parallel writes of a sequential stream arrive out of order: they gather
+ * into one slice, and a gap left at the flush keeps the file's old bytes. */
+static void test_out_of_order_writes(void)
+{
+	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "ooo");
+	CU_ASSERT_EQUAL(write_pattern(f, 6, 0, 4 * BLOCK, 1 << 20), 0);
+	CU_ASSERT_EQUAL(vfs_flush(V, f), 0);
+	struct slice_rec *recs = NULL;
+	size_t before = 0, after = 0;
+	CU_ASSERT_EQUAL(vfs_load_chunk(V, f, 0, &recs, &before), 0);
+	free(recs);
+	const uint64_t piece = 64 << 10, start = BLOCK / 2 + 100;
+	const unsigned npieces = (unsigned)((2 * BLOCK) / piece), gap = npieces / 3;
+	uint8_t *buf = malloc(piece);
+	/* A fixed shuffle: stride 7 over a count that is not a multiple of it. */
+	for (unsigned k = 0, i = 0; k < npieces; k++, i = (i + 7) % npieces) {
+		if (i == gap)
+			continue;
+		pattern_fill(7, start + i * piece, buf, piece);
+		CU_ASSERT_EQUAL(vfs_write(V, &ROOT_CRED, f, start + i * piece, buf, piece, NULL),
+				0);
+	}
+	free(buf);
+	uint64_t gap_off = start + gap * piece, end = start + npieces * piece;
+	for (int round = 0; round < 2; round++) {
+		CU_ASSERT_EQUAL(check_pattern(f, 6, 0, start, 4096), 0);
+		CU_ASSERT_EQUAL(check_pattern(f, 7, start, gap_off - start, 4096), 0);
+		CU_ASSERT_EQUAL(check_pattern(f, 6, gap_off, piece, 4096), 0);
+		CU_ASSERT_EQUAL(check_pattern(f, 7, gap_off + piece, end - gap_off - piece, 4096),
+				0);
+		CU_ASSERT_EQUAL(check_pattern(f, 6, end, 4 * BLOCK - end, 4096), 0);
+		CU_ASSERT_EQUAL(vfs_flush(V, f), 0); /* and the same after the commit */
+	}
+	CU_ASSERT_EQUAL(vfs_load_chunk(V, f, 0, &recs, &after), 0);
+	free(recs);
+	CU_ASSERT_EQUAL(after, before + 1);
+}
+
 static void test_truncate(void)
 {
 	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "trunc");
@@ -416,19 +459,22 @@ static void test_setattr_and_guard(void)
 	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "attrs");
 	struct mcfs_attr a, b;
 	struct vfs_setattr sa = {.mask = VFS_SET_MODE | VFS_SET_UID | VFS_SET_GID,
-				 .mode = 0600, .uid = 1000, .gid = 1000};
+				 .mode = 0600,
+				 .uid = 1000,
+				 .gid = 1000};
 	CU_ASSERT_EQUAL(vfs_setattr(V, &ROOT_CRED, f, &sa, &a), 0);
 	CU_ASSERT_EQUAL(a.mode, 0600);
 	CU_ASSERT_EQUAL(a.uid, 1000);
 	sa = (struct vfs_setattr){.mask = VFS_SET_MTIME | VFS_SET_ATIME,
-				  .mtime = {1000000000, 5}, .atime = {1100000000, 6}};
+				  .mtime = {1000000000, 5},
+				  .atime = {1100000000, 6}};
 	CU_ASSERT_EQUAL(vfs_setattr(V, &USER_CRED, f, &sa, &b), 0);
 	CU_ASSERT_EQUAL(b.mtime.tv_sec, 1000000000);
 	CU_ASSERT_EQUAL(b.mtime.tv_nsec, 5);
 	CU_ASSERT(b.change > a.change);
 	/* guard: fails unless ctime still matches */
-	sa = (struct vfs_setattr){.mask = VFS_SET_MODE | VFS_SET_GUARD_CTIME, .mode = 0644,
-				  .guard_ctime = a.ctime};
+	sa = (struct vfs_setattr){
+	    .mask = VFS_SET_MODE | VFS_SET_GUARD_CTIME, .mode = 0644, .guard_ctime = a.ctime};
 	CU_ASSERT_EQUAL(vfs_setattr(V, &USER_CRED, f, &sa, &a), -EAGAIN);
 	sa.guard_ctime = b.ctime;
 	CU_ASSERT_EQUAL(vfs_setattr(V, &USER_CRED, f, &sa, &a), 0);
@@ -461,8 +507,10 @@ static void test_xattrs(void)
 {
 	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "xa");
 	CU_ASSERT_EQUAL(vfs_setxattr(V, &ROOT_CRED, f, "user.a", "hello", 5, 0), 0);
-	CU_ASSERT_EQUAL(vfs_setxattr(V, &ROOT_CRED, f, "user.b", "\0bin\0", 5, VFS_XATTR_CREATE), 0);
-	CU_ASSERT_EQUAL(vfs_setxattr(V, &ROOT_CRED, f, "user.b", "x", 1, VFS_XATTR_CREATE), -EEXIST);
+	CU_ASSERT_EQUAL(vfs_setxattr(V, &ROOT_CRED, f, "user.b", "\0bin\0", 5, VFS_XATTR_CREATE),
+			0);
+	CU_ASSERT_EQUAL(vfs_setxattr(V, &ROOT_CRED, f, "user.b", "x", 1, VFS_XATTR_CREATE),
+			-EEXIST);
 	CU_ASSERT_EQUAL(vfs_setxattr(V, &ROOT_CRED, f, "user.c", "x", 1, VFS_XATTR_REPLACE),
 			-ENODATA);
 	char buf[64];
@@ -569,9 +617,8 @@ static void test_compaction(void)
 	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "fragmented");
 	/* 30 separate commits into one chunk, overlapping */
 	for (int i = 0; i < 30; i++) {
-		CU_ASSERT_EQUAL(write_pattern(f, 300 + (uint64_t)i, (uint64_t)i * 40000, 100000,
-					      100000),
-				0);
+		CU_ASSERT_EQUAL(
+		    write_pattern(f, 300 + (uint64_t)i, (uint64_t)i * 40000, 100000, 100000), 0);
 		CU_ASSERT_EQUAL(vfs_flush(V, f), 0);
 	}
 	uint8_t *expect = malloc(29 * 40000 + 100000);
@@ -609,22 +656,23 @@ static void test_statfs_and_fsck(void)
 }
 
 static const struct test_case tests[] = {
-	{"create, lookup, getattr", test_create_lookup_getattr},
-	{"symlink and mknod", test_symlink_mknod},
-	{"link, unlink, rmdir", test_link_unlink_rmdir},
-	{"rename rules", test_rename_rules},
-	{"readdir: 3000 entries, stable cookies", test_readdir_large_and_stable},
-	{"large file across chunks", test_large_file_across_chunks},
-	{"overwrites", test_overwrites},
-	{"truncate", test_truncate},
-	{"setattr and guard", test_setattr_and_guard},
-	{"permissions", test_permissions},
-	{"xattrs", test_xattrs},
-	{"unlink of an open file, deferred deletion", test_unlink_open_file_and_deferred_delete},
-	{"concurrent writers", test_concurrent_writers},
-	{"compaction", test_compaction},
-	{"statfs, fsck, gc", test_statfs_and_fsck},
-	{NULL, NULL},
+    {"create, lookup, getattr", test_create_lookup_getattr},
+    {"symlink and mknod", test_symlink_mknod},
+    {"link, unlink, rmdir", test_link_unlink_rmdir},
+    {"rename rules", test_rename_rules},
+    {"readdir: 3000 entries, stable cookies", test_readdir_large_and_stable},
+    {"large file across chunks", test_large_file_across_chunks},
+    {"overwrites", test_overwrites},
+    {"out-of-order writes gather into one slice", test_out_of_order_writes},
+    {"truncate", test_truncate},
+    {"setattr and guard", test_setattr_and_guard},
+    {"permissions", test_permissions},
+    {"xattrs", test_xattrs},
+    {"unlink of an open file, deferred deletion", test_unlink_open_file_and_deferred_delete},
+    {"concurrent writers", test_concurrent_writers},
+    {"compaction", test_compaction},
+    {"statfs, fsck, gc", test_statfs_and_fsck},
+    {NULL, NULL},
 };
 
 int main(void)

@@ -1,0 +1,33 @@
+/* The servers a benchmark run compares: mcfs on a file:// bucket, mcfs on an
+ * s3rver bucket, and NFS-Ganesha; each started once, on loopback, with its
+ * data on tmpfs, and stopped by PID. */
+#ifndef MCFS_BENCH_TARGETS_H
+#define MCFS_BENCH_TARGETS_H
+
+#include <stdbool.h>
+
+#include "bench_ganesha.h"
+#include "gateway.h"
+#include "redis.h"
+#include "s3rver.h"
+
+enum bench_kind { BENCH_MCFS_FILE, BENCH_MCFS_S3, BENCH_GANESHA };
+
+struct bench_target {
+	const char *label; /* as printed: mcfs-file, mcfs-s3, ganesha */
+	enum bench_kind kind;
+	bool started;
+	char url[600]; /* where the load generator mounts it */
+	struct redis_server redis;
+	struct s3_server s3;
+	struct gateway_proc gateway;
+	struct ganesha ganesha;
+};
+
+/* The label's target, or -EINVAL for an unknown label. */
+int bench_target_init(struct bench_target *t, const char *label);
+/* Starts its servers with their files under work_dir (on tmpfs). */
+int bench_target_start(struct bench_target *t, const char *work_dir);
+void bench_target_stop(struct bench_target *t);
+
+#endif
