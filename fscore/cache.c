@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct block_cache {
@@ -86,7 +87,9 @@ int block_cache_get(struct block_cache *bc, const char *key, void *buf, size_t l
 static int range_from_disk(struct block_cache *bc, const char *key, size_t block_len, size_t off,
 			   size_t len, void *buf)
 {
-	if (bc->mem && mem_tier_fits(bc->mem, key, block_len)) {
+	/* Only a read from the start of a block looks like the first of a
+	 * sequential run; random reads take just their range. */
+	if (off == 0 && bc->mem && mem_tier_fits(bc->mem, key, block_len)) {
 		char *block = malloc(block_len ? block_len : 1);
 		if (block) {
 			int r = disk_tier_get(bc->disk, key, block, block_len);
@@ -129,6 +132,26 @@ void block_cache_put(struct block_cache *bc, const char *key, const void *buf, s
 		mem_tier_put(bc->mem, key, buf, len);
 	if (bc->disk)
 		disk_tier_put(bc->disk, key, buf, len);
+}
+
+void block_cache_put_mem(struct block_cache *bc, const char *key, const void *buf, size_t len)
+{
+	if (usable(bc, key) && bc->mem)
+		mem_tier_put(bc->mem, key, buf, len);
+}
+
+void block_cache_adopt(struct block_cache *bc, const char *key, void *buf, size_t len, bool to_disk)
+{
+	if (!usable(bc, key)) {
+		free(buf);
+		return;
+	}
+	if (to_disk && bc->disk)
+		disk_tier_put(bc->disk, key, buf, len);
+	if (bc->mem)
+		mem_tier_adopt(bc->mem, key, buf, len);
+	else
+		free(buf);
 }
 
 int block_cache_contains(struct block_cache *bc, const char *key)

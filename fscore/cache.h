@@ -8,6 +8,7 @@
 #ifndef MCFS_CACHE_H
 #define MCFS_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,13 @@ int block_cache_get_range(struct block_cache *bc, const char *key, size_t block_
 			  size_t len, void *buf);
 /* Adds a block (copies it). Failure to cache is not an error for callers. */
 void block_cache_put(struct block_cache *bc, const char *key, const void *buf, size_t len);
+/* Adds a block to the memory tier only. */
+void block_cache_put_mem(struct block_cache *bc, const char *key, const void *buf, size_t len);
+/* Adds a block without copying it: the cache takes buf (malloc'd) and frees
+ * it when done. to_disk: also write it to the disk tier (pointless when the
+ * block's own bucket is a local directory, which is as close). */
+void block_cache_adopt(struct block_cache *bc, const char *key, void *buf, size_t len,
+		       bool to_disk);
 /* True when the block is in either tier (no copy). */
 int block_cache_contains(struct block_cache *bc, const char *key);
 void block_cache_stats(struct block_cache *bc, struct block_cache_stats *out);

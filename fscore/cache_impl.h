@@ -141,6 +141,9 @@ void mem_tier_destroy(struct mem_tier *m);
 int mem_tier_get(struct mem_tier *m, const char *key, size_t block_len, size_t off, size_t len,
 		 void *buf);
 void mem_tier_put(struct mem_tier *m, const char *key, const void *buf, size_t len);
+/* Like mem_tier_put, but takes buf (malloc'd) instead of copying it; frees it
+ * when it is not kept. */
+void mem_tier_adopt(struct mem_tier *m, const char *key, void *buf, size_t len);
 bool mem_tier_contains(struct mem_tier *m, const char *key);
 /* True when a block of this size could be held at all. */
 bool mem_tier_fits(const struct mem_tier *m, const char *key, size_t len);

@@ -25,7 +25,8 @@ struct mem_entry {
 	uint64_t tick;
 	size_t len;
 	size_t keylen;
-	char key[]; /* NUL-terminated key, then len bytes of data */
+	char *data; /* right after the key, or a buffer the tier adopted */
+	char key[]; /* NUL-terminated key, then (unless adopted) len bytes of data */
 };
 
 struct mem_shard {
@@ -64,7 +65,14 @@ static struct mem_shard *shard_of(struct mem_tier *m, uint64_t hash)
 
 static char *entry_data(struct mem_entry *e)
 {
-	return e->key + e->keylen + 1;
+	return e->data;
+}
+
+static void entry_free(struct mem_entry *e)
+{
+	if (e->data != e->key + e->keylen + 1)
+		free(e->data);
+	free(e);
 }
 
 static uint64_t entry_cost(size_t keylen, size_t len)
@@ -113,7 +121,7 @@ void mem_tier_destroy(struct mem_tier *m)
 		while (!lru_empty(&s->lru)) {
 			struct lru_node *n = s->lru.next;
 			lru_del(n);
-			free(cache_container_of(n, struct mem_entry, lru));
+			entry_free(cache_container_of(n, struct mem_entry, lru));
 		}
 		htab_free(&s->tab);
 		pthread_mutex_destroy(&s->lock);
@@ -205,41 +213,49 @@ static bool evict_one(struct mem_tier *m)
 	pthread_mutex_unlock(&s->lock);
 	if (!e)
 		return true; /* emptied meanwhile; look again */
-	free(e);
+	entry_free(e);
 	atomic_fetch_add_explicit(&m->evictions, 1, memory_order_relaxed);
 	return true;
 }
 
+/* adopt: the entry takes buf (malloc'd) instead of copying it. */
 static struct mem_entry *entry_new(const char *key, size_t keylen, uint64_t hash, const void *buf,
-				   size_t len)
+				   size_t len, bool adopt)
 {
-	if (len > SIZE_MAX - sizeof(struct mem_entry) - keylen - 1)
+	size_t room = adopt ? 0 : len;
+	if (room > SIZE_MAX - sizeof(struct mem_entry) - keylen - 1)
 		return NULL;
-	struct mem_entry *e = malloc(sizeof(*e) + keylen + 1 + len);
+	struct mem_entry *e = malloc(sizeof(*e) + keylen + 1 + room);
 	if (!e)
 		return NULL;
 	e->hnode.hash = hash;
 	e->len = len;
 	e->keylen = keylen;
 	memcpy(e->key, key, keylen + 1);
-	if (len)
-		memcpy(entry_data(e), buf, len);
+	e->data = adopt ? (char *)buf : e->key + keylen + 1;
+	if (!adopt && len)
+		memcpy(e->data, buf, len);
 	return e;
 }
 
-void mem_tier_put(struct mem_tier *m, const char *key, const void *buf, size_t len)
+static void put_entry(struct mem_tier *m, const char *key, const void *buf, size_t len, bool adopt)
 {
-	if (!mem_tier_fits(m, key, len))
+	if (!mem_tier_fits(m, key, len)) {
+		if (adopt)
+			free((void *)buf);
 		return;
+	}
 	size_t keylen = strlen(key);
 	uint64_t hash = key_hash(key, keylen);
 	struct mem_shard *s = shard_of(m, hash);
 
 	/* Allocate and copy outside the lock; a duplicate is thrown away,
 	 * since blocks are immutable and the cached copy is as good. */
-	struct mem_entry *e = entry_new(key, keylen, hash, buf, len);
+	struct mem_entry *e = entry_new(key, keylen, hash, buf, len, adopt);
 	if (!e) {
 		log_debug("cache: no memory to cache %s", key);
+		if (adopt)
+			free((void *)buf);
 		return;
 	}
 	pthread_mutex_lock(&s->lock);
@@ -255,12 +271,22 @@ void mem_tier_put(struct mem_tier *m, const char *key, const void *buf, size_t l
 	}
 	pthread_mutex_unlock(&s->lock);
 	if (old) {
-		free(e);
+		entry_free(e);
 		return;
 	}
 	/* The new entry has the newest tick, so older ones go first. */
 	while (atomic_load(&m->used) > m->bound && evict_one(m))
 		;
+}
+
+void mem_tier_put(struct mem_tier *m, const char *key, const void *buf, size_t len)
+{
+	put_entry(m, key, buf, len, false);
+}
+
+void mem_tier_adopt(struct mem_tier *m, const char *key, void *buf, size_t len)
+{
+	put_entry(m, key, buf, len, true);
 }
 
 void mem_tier_stats(struct mem_tier *m, uint64_t *used, uint64_t *evictions)

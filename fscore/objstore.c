@@ -110,6 +110,11 @@ void objstore_close(struct objstore *os)
 		os->ops->close(os);
 }
 
+bool objstore_is_local(const struct objstore *os)
+{
+	return os && os->local;
+}
+
 const char *objstore_describe(const struct objstore *os)
 {
 	return os ? os->desc : "(none)";

@@ -22,7 +22,7 @@ struct objstore;
 struct objstore_credentials {
 	const char *access_key; /* NULL: take AWS_ACCESS_KEY_ID from the environment */
 	const char *secret_key; /* NULL: take AWS_SECRET_ACCESS_KEY from the environment */
-	const char *region;     /* SigV4 signing region; NULL means "us-east-1" */
+	const char *region;	/* SigV4 signing region; NULL means "us-east-1" */
 };
 
 /* Opens a bucket by URL: file:///DIR, http://HOST:PORT/BUCKET, https://HOST/BUCKET.
@@ -31,6 +31,8 @@ int objstore_open(const char *url, const struct objstore_credentials *cred, stru
 void objstore_close(struct objstore *os);
 
 /* The URL with any secret removed, for messages and logs. */
+/* True for a file:// bucket: its blocks are as close as a disk cache. */
+bool objstore_is_local(const struct objstore *os);
 const char *objstore_describe(const struct objstore *os);
 
 /* Verifies the bucket exists and the credentials work (a real request). */
@@ -67,10 +69,10 @@ enum objstore_op_kind { OBJSTORE_PUT, OBJSTORE_GET, OBJSTORE_DELETE };
 struct objstore_op {
 	enum objstore_op_kind kind;
 	const char *key;
-	void *buf;    /* PUT: data; GET: destination */
-	size_t len;   /* PUT: data length; GET: capacity */
-	size_t done;  /* GET: bytes read */
-	int result;   /* 0 or negative errno, filled in */
+	void *buf;   /* PUT: data; GET: destination */
+	size_t len;  /* PUT: data length; GET: capacity */
+	size_t done; /* GET: bytes read */
+	int result;  /* 0 or negative errno, filled in */
 };
 int objstore_batch(struct objstore *os, struct objstore_op *ops, size_t n);
 

@@ -513,6 +513,7 @@ int objstore_file_open(const struct bucket_url *u, struct objstore **out)
 	while (len > 1 && fs->root[len - 1] == '/')
 		fs->root[--len] = '\0';
 	fs->base.ops = &file_ops;
+	fs->base.local = true;
 	*out = &fs->base;
 	return 0;
 }

@@ -34,6 +34,7 @@ struct objstore_ops {
 
 struct objstore {
 	const struct objstore_ops *ops;
+	bool local;	 /* a directory on this machine (file://) */
 	char desc[1100]; /* objstore_describe(): never holds a secret */
 };
 

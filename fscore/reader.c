@@ -48,10 +48,10 @@ static size_t bucket_order(struct vfs *v, uint64_t slice_id, uint16_t origin, st
 	return n;
 }
 
-/* Fetches a whole block into buf from the first bucket that has it intact,
- * and caches it. */
+/* Fetches a whole block into buf from the first bucket that has it intact;
+ * *from is that bucket. */
 static int fetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, const char *key,
-		       uint32_t block_len, uint8_t *buf)
+		       uint32_t block_len, uint8_t *buf, struct objstore **from)
 {
 	struct objstore *order[2 + MCFS_MAX_REGIONS];
 	size_t n = bucket_order(v, slice_id, origin, order, sizeof(order) / sizeof(order[0]));
@@ -62,8 +62,7 @@ static int fetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, const 
 			__atomic_add_fetch(order[i] == v->store ? &v->reads_local
 								: &v->reads_remote,
 					   1, __ATOMIC_RELAXED);
-			if (v->cache)
-				block_cache_put(v->cache, key, buf, block_len);
+			*from = order[i];
 			return 0;
 		}
 		if (r != -ENOENT && r != -EIO)
@@ -72,6 +71,24 @@ static int fetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, const 
 	}
 	log_error("block %s is in none of the volume's buckets (%zu tried)", key, n);
 	return -EIO;
+}
+
+/* Caches a block fetched from os. owned: the cache takes buf (no copy). A
+ * local bucket's blocks stay out of the disk tier, which is no closer. */
+static void cache_block(struct vfs *v, struct objstore *os, const char *key, uint8_t *buf,
+			uint32_t block_len, bool owned)
+{
+	bool to_disk = !objstore_is_local(os);
+	if (!v->cache) {
+		if (owned)
+			free(buf);
+	} else if (owned) {
+		block_cache_adopt(v->cache, key, buf, block_len, to_disk);
+	} else if (to_disk) {
+		block_cache_put(v->cache, key, buf, block_len);
+	} else {
+		block_cache_put_mem(v->cache, key, buf, block_len);
+	}
 }
 
 int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
@@ -85,17 +102,25 @@ int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_
 		__atomic_add_fetch(&v->reads_cached, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	if (off == 0 && len == block_len)
-		return fetch_block(v, slice_id, origin, key, block_len, dst);
-	/* Fetch the whole block: the rest is likely read next and goes to the cache. */
+	struct objstore *from = NULL;
+	if (off == 0 && len == block_len) {
+		int r = fetch_block(v, slice_id, origin, key, block_len, dst, &from);
+		if (r == 0)
+			cache_block(v, from, key, dst, block_len, false);
+		return r;
+	}
+	/* Fetch the whole block: the rest is likely read next, from the cache. */
 	uint8_t *buf = malloc(block_len);
 	if (!buf)
 		return -ENOMEM;
-	int r = fetch_block(v, slice_id, origin, key, block_len, buf);
-	if (r == 0)
-		memcpy(dst, buf + off, len);
-	free(buf);
-	return r;
+	int r = fetch_block(v, slice_id, origin, key, block_len, buf, &from);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	memcpy(dst, buf + off, len);
+	cache_block(v, from, key, buf, block_len, true);
+	return 0;
 }
 
 struct prefetch_job {
@@ -111,9 +136,12 @@ static void prefetch_run(void *arg)
 	struct prefetch_job *j = arg;
 	if (!block_cache_contains(j->v->cache, j->key)) {
 		uint8_t *buf = malloc(j->block_len);
-		if (buf)
-			fetch_block(j->v, j->slice_id, j->origin, j->key, j->block_len, buf);
-		free(buf);
+		struct objstore *from = NULL;
+		if (buf && fetch_block(j->v, j->slice_id, j->origin, j->key, j->block_len, buf,
+				       &from) == 0)
+			cache_block(j->v, from, j->key, buf, j->block_len, true);
+		else
+			free(buf);
 	}
 	free(j);
 }

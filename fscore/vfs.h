@@ -19,9 +19,9 @@
 #include "attr.h"
 #include "config.h"
 
-#define MCFS_NAME_MAX 255
-#define MCFS_SYMLINK_MAX 4095
-#define MCFS_MAX_GROUPS 32
+#define MCFS_NAME_MAX	    255
+#define MCFS_SYMLINK_MAX    4095
+#define MCFS_MAX_GROUPS	    32
 #define MCFS_XATTR_NAME_MAX 255
 #define MCFS_XATTR_SIZE_MAX 65536
 /* Largest file size: the metadata scripts compute in Lua doubles. */
@@ -38,9 +38,9 @@ struct mcfs_cred {
 struct vfs_options {
 	const char *meta_url;
 	const char *meta_password;
-	const char *region;        /* NULL: the volume's source region */
+	const char *region;	       /* NULL: the volume's source region */
 	const struct mcfs_config *cfg; /* S3 keys, cache, data settings; NULL for defaults */
-	bool background;           /* run compaction and deferred deletion threads */
+	bool background;	       /* run compaction and deferred deletion threads */
 };
 
 int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t errlen);
@@ -144,12 +144,24 @@ int vfs_release(struct vfs *v, mcfs_ino_t ino);
 /* Reads up to len bytes; *got is what was read (short only at end of file). */
 int vfs_read(struct vfs *v, mcfs_ino_t ino, uint64_t off, size_t len, void *buf, size_t *got,
 	     bool *eof);
+/* The same, with the file's attributes the caller has just read (from
+ * vfs_getattr, pending writes merged): saves a metadata round trip. */
+int vfs_read_known(struct vfs *v, const struct mcfs_attr *known, uint64_t off, size_t len,
+		   void *buf, size_t *got, bool *eof);
 /* Buffers a write (durable after vfs_flush). `c` is used to clear suid bits. */
 int vfs_write(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, uint64_t off,
 	      const void *buf, size_t len, struct mcfs_attr *out);
+/* The same, with the attributes the caller has just read (see vfs_read_known).
+ * *out is known with the size and times of this write; its change counter is
+ * known's (NFSv3 has none; NFSv4 callers use vfs_write). */
+int vfs_write_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_attr *known,
+		    uint64_t off, const void *buf, size_t len, struct mcfs_attr *out);
 /* Uploads and commits everything buffered for ino: after it returns 0 the
  * data is in the bucket and in metadata. */
 int vfs_flush(struct vfs *v, mcfs_ino_t ino);
+/* vfs_flush, then the attributes: those the commit returned, or a getattr
+ * when nothing was buffered. */
+int vfs_flush_getattr(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);
 int vfs_flush_all(struct vfs *v);
 
 /* ---- misc */
@@ -176,8 +188,7 @@ int vfs_removexattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, co
 
 /* ---- records: small opaque key/value pairs a protocol layer keeps in the
  * volume's metadata under a namespace (e.g. NFSv4 client records). */
-typedef int (*vfs_record_fn)(const void *key, size_t klen, const void *val, size_t vlen,
-			     void *arg);
+typedef int (*vfs_record_fn)(const void *key, size_t klen, const void *val, size_t vlen, void *arg);
 int vfs_record_put(struct vfs *v, const char *ns, const void *key, size_t klen, const void *val,
 		   size_t vlen);
 int vfs_record_del(struct vfs *v, const char *ns, const void *key, size_t klen);

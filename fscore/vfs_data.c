@@ -18,7 +18,7 @@ int vfs_load_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, struct slice_r
 	snprintf(suffix, sizeof(suffix), "c:%llu:%u", (unsigned long long)ino, chunk);
 	redisReply *r = NULL;
 	int rc = vfs_read_cmdf(v, &r, "LRANGE %s 0 -1",
-			   volume_key(key, sizeof(key), v->vol.name, suffix));
+			       volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	*recs = NULL;
@@ -101,13 +101,13 @@ static void readahead(struct vfs *v, const struct slice_rec *recs, size_t n, uin
 			continue;
 		uint32_t first = segs[i].off / bs, last = (segs[i].off + segs[i].len - 1) / bs;
 		for (uint32_t b = first; b <= last; b++)
-			reader_prefetch_block(v, segs[i].id, segs[i].origin, b, layout_block_len(segs[i].size, bs, b));
+			reader_prefetch_block(v, segs[i].id, segs[i].origin, b,
+					      layout_block_len(segs[i].size, bs, b));
 	}
 	free(segs);
 }
 
-static int read_committed(struct vfs *v, struct vfs_file *f, uint64_t off, size_t len,
-			  uint8_t *buf)
+static int read_committed(struct vfs *v, struct vfs_file *f, uint64_t off, size_t len, uint8_t *buf)
 {
 	bool sequential = __atomic_load_n(&f->next_seq_off, __ATOMIC_RELAXED) == off && off > 0;
 	while (len > 0) {
@@ -132,8 +132,33 @@ static int read_committed(struct vfs *v, struct vfs_file *f, uint64_t off, size_
 	return 0;
 }
 
-int vfs_read(struct vfs *v, mcfs_ino_t ino, uint64_t off, size_t len, void *buf, size_t *got,
-	     bool *eof)
+/* Reads with the attributes a: the size is the larger of a's and what is
+ * buffered now (a's may predate a flush). */
+static int read_locked(struct vfs *v, struct vfs_file *f, const struct mcfs_attr *a, uint64_t off,
+		       size_t len, void *buf, size_t *got, bool *eof)
+{
+	if (a->type != MCFS_FILE)
+		return a->type == MCFS_DIR ? -EISDIR : -EINVAL;
+	uint64_t size = a->size;
+	if (f->writer && writer_end(f->writer) > size)
+		size = writer_end(f->writer);
+	if (off >= size) {
+		*eof = true;
+		return 0;
+	}
+	size_t n = size - off < len ? (size_t)(size - off) : len;
+	int r = read_committed(v, f, off, n, buf);
+	if (r == 0 && f->writer)
+		r = writer_overlay(f->writer, off, n, buf);
+	if (r == 0) {
+		*got = n;
+		*eof = off + n >= size;
+	}
+	return r;
+}
+
+static int read_file(struct vfs *v, mcfs_ino_t ino, const struct mcfs_attr *known, uint64_t off,
+		     size_t len, void *buf, size_t *got, bool *eof)
 {
 	*got = 0;
 	struct vfs_file *f = vfs_file_get(v, ino);
@@ -141,29 +166,24 @@ int vfs_read(struct vfs *v, mcfs_ino_t ino, uint64_t off, size_t len, void *buf,
 		return -ENOMEM;
 	pthread_rwlock_rdlock(&f->lock);
 	struct mcfs_attr a;
-	int r = vfs_getattr_committed(v, ino, &a);
-	if (r == 0 && a.type != MCFS_FILE)
-		r = a.type == MCFS_DIR ? -EISDIR : -EINVAL;
-	if (r == 0) {
-		uint64_t size = a.size;
-		if (f->writer && writer_end(f->writer) > size)
-			size = writer_end(f->writer);
-		if (off >= size) {
-			*eof = true;
-		} else {
-			size_t n = size - off < len ? (size_t)(size - off) : len;
-			r = read_committed(v, f, off, n, buf);
-			if (r == 0 && f->writer)
-				r = writer_overlay(f->writer, off, n, buf);
-			if (r == 0) {
-				*got = n;
-				*eof = off + n >= size;
-			}
-		}
-	}
+	int r = known ? 0 : vfs_getattr_committed(v, ino, &a);
+	if (r == 0)
+		r = read_locked(v, f, known ? known : &a, off, len, buf, got, eof);
 	pthread_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
 	return r;
+}
+
+int vfs_read(struct vfs *v, mcfs_ino_t ino, uint64_t off, size_t len, void *buf, size_t *got,
+	     bool *eof)
+{
+	return read_file(v, ino, NULL, off, len, buf, got, eof);
+}
+
+int vfs_read_known(struct vfs *v, const struct mcfs_attr *known, uint64_t off, size_t len,
+		   void *buf, size_t *got, bool *eof)
+{
+	return read_file(v, known->ino, known, off, len, buf, got, eof);
 }
 
 static bool may_write(const struct mcfs_cred *c, const struct mcfs_attr *a)
@@ -172,11 +192,11 @@ static bool may_write(const struct mcfs_cred *c, const struct mcfs_attr *a)
 	return c->uid == a->uid || (vfs_mode_bits(c, a) & 2);
 }
 
-static int flush_locked(struct vfs *v, struct vfs_file *f)
+static int flush_locked(struct vfs *v, struct vfs_file *f, struct mcfs_attr *attr)
 {
 	if (!f->writer)
 		return 0;
-	int r = writer_flush(f->writer, f->writer_uid, NULL);
+	int r = writer_flush(f->writer, f->writer_uid, attr);
 	if (r == 0) {
 		writer_free(f->writer);
 		f->writer = NULL;
@@ -184,23 +204,20 @@ static int flush_locked(struct vfs *v, struct vfs_file *f)
 	return r;
 }
 
-int vfs_write(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, uint64_t off,
-	      const void *buf, size_t len, struct mcfs_attr *out)
+int vfs_write_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_attr *a,
+		    uint64_t off, const void *buf, size_t len, struct mcfs_attr *out)
 {
-	struct mcfs_attr a;
-	int r = vfs_getattr_committed(v, ino, &a);
-	if (r < 0)
-		return r;
-	if (a.type != MCFS_FILE)
-		return a.type == MCFS_DIR ? -EISDIR : -EINVAL;
-	if (!may_write(c, &a))
+	if (a->type != MCFS_FILE)
+		return a->type == MCFS_DIR ? -EISDIR : -EINVAL;
+	if (!may_write(c, a))
 		return -EACCES;
-	struct vfs_file *f = vfs_file_get(v, ino);
+	struct vfs_file *f = vfs_file_get(v, a->ino);
 	if (!f)
 		return -ENOMEM;
+	int r = 0;
 	pthread_rwlock_wrlock(&f->lock);
 	if (!f->writer)
-		f->writer = writer_new(v, ino);
+		f->writer = writer_new(v, a->ino);
 	if (!f->writer) {
 		r = -ENOMEM;
 	} else if (len > 0) {
@@ -209,12 +226,29 @@ int vfs_write(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, uint64_t
 		if (c->uid != 0)
 			f->writer_uid = c->uid;
 		/* Too many pieces, or too much memory held: make it durable now. */
-		bool over = __atomic_load_n(&v->buffered_bytes, __ATOMIC_RELAXED) > v->cfg.write_buffer;
+		bool over =
+		    __atomic_load_n(&v->buffered_bytes, __ATOMIC_RELAXED) > v->cfg.write_buffer;
 		if (r > 0 || (r == 0 && over))
-			r = flush_locked(v, f);
+			r = flush_locked(v, f, NULL);
+	}
+	if (r == 0 && out) {
+		*out = *a;
+		if (f->writer && writer_end(f->writer) > out->size)
+			out->size = writer_end(f->writer);
+		out->mtime = out->ctime = f->dirty_mtime;
 	}
 	pthread_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
+	return r;
+}
+
+int vfs_write(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, uint64_t off,
+	      const void *buf, size_t len, struct mcfs_attr *out)
+{
+	struct mcfs_attr a;
+	int r = vfs_getattr_committed(v, ino, &a);
+	if (r == 0)
+		r = vfs_write_known(v, c, &a, off, buf, len, NULL);
 	if (r == 0 && out) {
 		*out = a;
 		vfs_merge_pending(v, out);
@@ -228,9 +262,28 @@ int vfs_flush(struct vfs *v, mcfs_ino_t ino)
 	if (!f)
 		return 0;
 	pthread_rwlock_wrlock(&f->lock);
-	int r = flush_locked(v, f);
+	int r = flush_locked(v, f, NULL);
 	pthread_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
+	return r;
+}
+
+int vfs_flush_getattr(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
+{
+	struct vfs_file *f = vfs_file_find(v, ino);
+	bool have = false;
+	int r = 0;
+	if (f) {
+		pthread_rwlock_wrlock(&f->lock);
+		/* The commit script answers with the attributes it left. */
+		out->ino = 0;
+		r = flush_locked(v, f, out);
+		have = r == 0 && out->ino == ino;
+		pthread_rwlock_unlock(&f->lock);
+		vfs_file_put(v, f);
+	}
+	if (r == 0 && !have)
+		r = vfs_getattr(v, ino, out);
 	return r;
 }
 
@@ -334,7 +387,7 @@ int vfs_release(struct vfs *v, mcfs_ino_t ino)
 	if (f->opens == 0) {
 		r = -EBADF;
 	} else {
-		r = flush_locked(v, f);
+		r = flush_locked(v, f, NULL);
 		if (--f->opens == 0) {
 			int t = track_open(v, ino, false);
 			if (r == 0)

@@ -126,15 +126,24 @@ static void upload_block(void *arg)
 {
 	struct upload_job *j = arg;
 	struct writer *w = j->w;
+	struct vfs *v = w->v;
 	struct pending_block *b = &j->s->blocks[j->index];
 	char key[256];
 	layout_block_key(key, sizeof(key), w->v->vol.name, j->s->id, j->index, j->len);
 	int r = objstore_put(w->v->store, key, b->buf, j->len);
-	if (r == 0 && w->v->cache)
-		block_cache_put(w->v->cache, key, b->buf, j->len);
+	uint8_t *adopted = NULL;
 	pthread_mutex_lock(&w->lock);
 	if (r == 0) {
 		b->state = BLOCK_UPLOADED;
+		/* The cache takes the buffer as it is: written data is often
+		 * read back soon, and copying 4 MiB per block would cost more
+		 * than the upload to a local bucket. */
+		if (w->v->cache) {
+			adopted = b->buf;
+			b->buf = NULL;
+			__atomic_sub_fetch(&w->v->buffered_bytes, w->v->vol.block_size,
+					   __ATOMIC_RELAXED);
+		}
 		release_buf(w, b);
 	} else {
 		b->state = BLOCK_FAILED;
@@ -144,6 +153,9 @@ static void upload_block(void *arg)
 	if (--w->inflight == 0)
 		pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+	/* w may be gone once inflight dropped: only v (which outlives it) from here. */
+	if (adopted)
+		block_cache_adopt(v->cache, key, adopted, j->len, !objstore_is_local(v->store));
 	free(j);
 }
 

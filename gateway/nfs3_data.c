@@ -31,7 +31,8 @@ void nfs3_read(struct nfs_req *req, void *args, void *res)
 	bool eof = false;
 	if (e == 0) {
 		buf = malloc(count ? count : 1);
-		e = buf ? vfs_read(req->gw->vfs, ino, a->offset, count, buf, &got, &eof) : -ENOMEM;
+		e = buf ? vfs_read_known(req->gw->vfs, &at, a->offset, count, buf, &got, &eof)
+			: -ENOMEM;
 	}
 	r->status = nfs3_errno(e);
 	if (e < 0) {
@@ -59,14 +60,11 @@ void nfs3_write(struct nfs_req *req, void *args, void *res)
 		r->status = NFS3ERR_INVAL;
 		return;
 	}
-	int e = vfs_write(req->gw->vfs, &req->cred, ino, a->offset, a->data.data_val, a->count,
-			      &after);
+	int e = vfs_write_known(req->gw->vfs, &req->cred, &before, a->offset, a->data.data_val,
+				a->count, &after);
 	bool sync = a->stable != UNSTABLE;
-	if (e == 0 && sync) {
-		e = vfs_flush(req->gw->vfs, ino);
-		if (e == 0)
-			e = vfs_getattr(req->gw->vfs, ino, &after);
-	}
+	if (e == 0 && sync)
+		e = vfs_flush_getattr(req->gw->vfs, ino, &after);
 	r->status = nfs3_errno(e);
 	if (e < 0) {
 		nfs3_wcc(req->gw, NULL, NULL, &r->WRITE3res_u.resfail.file_wcc);
@@ -88,9 +86,7 @@ void nfs3_commit(struct nfs_req *req, void *args, void *res)
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr at;
-	int e = vfs_flush(req->gw->vfs, ino);
-	if (e == 0)
-		e = vfs_getattr(req->gw->vfs, ino, &at);
+	int e = vfs_flush_getattr(req->gw->vfs, ino, &at);
 	r->status = nfs3_errno(e);
 	if (e < 0) {
 		log_warn("COMMIT of inode %llu failed: %s", (unsigned long long)ino, strerror(-e));
