@@ -73,6 +73,10 @@ void vfs_route_info(struct vfs *v, struct vfs_route_info *out);
 int vfs_getattr(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);
 int vfs_lookup(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
 	       struct mcfs_attr *out);
+/* vfs_lookup that also gives the directory's attributes when the lookup
+ * read them (*have_dir), failed lookups included: one round trip for both. */
+int vfs_lookup_in(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+		  struct mcfs_attr *out, struct mcfs_attr *dir_out, bool *have_dir);
 
 enum {
 	VFS_SET_MODE = 1,
@@ -135,6 +139,10 @@ struct vfs_dirent {
 int vfs_readdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, uint64_t cookie,
 		bool want_attrs, int (*cb)(const struct vfs_dirent *e, void *arg), void *arg,
 		bool *eof);
+/* The same, for a caller that has just read the directory's attributes. */
+int vfs_readdir_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_attr *dir_attr,
+		      uint64_t cookie, bool want_attrs,
+		      int (*cb)(const struct vfs_dirent *e, void *arg), void *arg, bool *eof);
 
 /* ---- data */
 /* Opening tells the volume a file is in use, so unlinking it keeps the data

@@ -54,8 +54,7 @@ int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "i:%llu", (unsigned long long)ino);
 	redisReply *r = NULL;
-	int rc =
-	    vfs_read_cmdf(v, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc = vfs_read_cmdf(v, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
@@ -95,6 +94,17 @@ int vfs_lookup(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const c
 		}
 		return vfs_getattr(v, d.parent, out);
 	}
+	struct mcfs_attr da;
+	bool have_dir;
+	return vfs_lookup_in(v, c, dir, name, out, &da, &have_dir);
+}
+
+int vfs_lookup_in(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+		  struct mcfs_attr *out, struct mcfs_attr *dir_out, bool *have_dir)
+{
+	*have_dir = false;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return vfs_lookup(v, c, dir, name, out);
 	int r = name_check(name);
 	if (r < 0)
 		return r;
@@ -105,11 +115,16 @@ int vfs_lookup(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const c
 	args_str(&a, name);
 	args_cred(&a, c, gids, sizeof(gids));
 	redisReply *rep = NULL;
-	r = eval(v, "lookup", &a, &rep);
+	r = vfs_read_eval(v, "lookup", a.n, a.v, a.len, &rep);
 	if (r < 0)
 		return r;
+	r = reply_status(rep);
+	/* The script answers with the directory's attributes, found or not. */
+	if ((r == 0 || r == -ENOENT) && reply_attr(rep, 3, dir, dir_out) == 0)
+		*have_dir = true;
 	int64_t ino;
-	r = reply_int(rep, 1, &ino);
+	if (r == 0)
+		r = reply_int(rep, 1, &ino);
 	if (r == 0)
 		r = reply_attr(rep, 2, (mcfs_ino_t)ino, out);
 	freeReplyObject(rep);
@@ -243,8 +258,7 @@ int vfs_readlink(struct vfs *v, mcfs_ino_t ino, char *buf, size_t len)
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "s:%llu", (unsigned long long)ino);
 	redisReply *r = NULL;
-	int rc =
-	    vfs_read_cmdf(v, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc = vfs_read_cmdf(v, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
@@ -376,10 +390,19 @@ int vfs_readdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, uint64
 	int r = vfs_getattr_committed(v, dir, &da);
 	if (r < 0)
 		return r;
-	if (da.type != MCFS_DIR)
+	return vfs_readdir_known(v, c, &da, cookie, want_attrs, cb, arg, eof);
+}
+
+int vfs_readdir_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_attr *da,
+		      uint64_t cookie, bool want_attrs,
+		      int (*cb)(const struct vfs_dirent *e, void *arg), void *arg, bool *eof)
+{
+	mcfs_ino_t dir = da->ino;
+	if (da->type != MCFS_DIR)
 		return -ENOTDIR;
-	if (!(vfs_mode_bits(c, &da) & 4))
+	if (!(vfs_mode_bits(c, da) & 4))
 		return -EACCES;
+	int r;
 	*eof = false;
 	for (;;) {
 		struct meta_args a;
@@ -430,7 +453,7 @@ int vfs_statfs(struct vfs *v, struct vfs_statfs *out)
 	char key[128];
 	redisReply *r = NULL;
 	int rc = vfs_read_cmdf(v, &r, "HMGET %s space inodes",
-			   volume_key(key, sizeof(key), v->vol.name, "usage"));
+			       volume_key(key, sizeof(key), v->vol.name, "usage"));
 	if (rc < 0)
 		return rc;
 	uint64_t used = 0, inodes = 0;
@@ -504,8 +527,8 @@ int vfs_getxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const
 	char key[128], suffix[40];
 	snprintf(suffix, sizeof(suffix), "x:%llu", (unsigned long long)ino);
 	redisReply *rep = NULL;
-	r = vfs_read_cmdf(v, &rep, "HGET %s %s",
-		      volume_key(key, sizeof(key), v->vol.name, suffix), name);
+	r = vfs_read_cmdf(v, &rep, "HGET %s %s", volume_key(key, sizeof(key), v->vol.name, suffix),
+			  name);
 	if (r < 0)
 		return r;
 	if (rep->type != REDIS_REPLY_STRING) {

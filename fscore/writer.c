@@ -31,6 +31,7 @@ enum block_state { BLOCK_FILLING, BLOCK_UPLOADING, BLOCK_UPLOADED, BLOCK_FAILED 
 
 struct pending_block {
 	uint8_t *buf; /* freed once uploaded: reads then go through the cache */
+	uint32_t cap; /* bytes allocated: grows with the writes, up to a block */
 	enum block_state state;
 	int error;
 };
@@ -86,7 +87,8 @@ static void release_buf(struct writer *w, struct pending_block *b)
 	if (b->buf) {
 		free(b->buf);
 		b->buf = NULL;
-		__atomic_sub_fetch(&w->v->buffered_bytes, w->v->vol.block_size, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&w->v->buffered_bytes, b->cap, __ATOMIC_RELAXED);
+		b->cap = 0;
 	}
 }
 
@@ -141,8 +143,8 @@ static void upload_block(void *arg)
 		if (w->v->cache) {
 			adopted = b->buf;
 			b->buf = NULL;
-			__atomic_sub_fetch(&w->v->buffered_bytes, w->v->vol.block_size,
-					   __ATOMIC_RELAXED);
+			__atomic_sub_fetch(&w->v->buffered_bytes, b->cap, __ATOMIC_RELAXED);
+			b->cap = 0;
 		}
 		release_buf(w, b);
 	} else {
@@ -159,8 +161,10 @@ static void upload_block(void *arg)
 	free(j);
 }
 
-/* Hands block i (len bytes) to the pool; runs it inline if the pool cannot take it. */
-static void start_upload(struct writer *w, struct pending_slice *s, uint32_t i, uint32_t len)
+/* Hands block i (len bytes) to the pool; runs it here when asked to (the
+ * caller would only wait for it) or when the pool cannot take it. */
+static void start_upload(struct writer *w, struct pending_slice *s, uint32_t i, uint32_t len,
+			 bool here)
 {
 	struct upload_job *j = malloc(sizeof(*j));
 	pthread_mutex_lock(&w->lock);
@@ -175,7 +179,7 @@ static void start_upload(struct writer *w, struct pending_slice *s, uint32_t i, 
 	w->inflight++;
 	pthread_mutex_unlock(&w->lock);
 	*j = (struct upload_job){w, s, i, len};
-	if (workpool_submit(w->v->io_pool, upload_block, j) < 0)
+	if (here || workpool_submit(w->v->io_pool, upload_block, j) < 0)
 		upload_block(j);
 }
 
@@ -203,6 +207,27 @@ static struct pending_slice *slice_new(struct writer *w, uint32_t chunk, uint32_
 	return s;
 }
 
+/* Makes room for need bytes: small files stay small, a streaming write
+ * doubles its way to a whole block in a few steps. */
+static int block_reserve(struct writer *w, struct pending_block *b, uint32_t need)
+{
+	uint32_t bs = w->v->vol.block_size;
+	if (need <= b->cap)
+		return 0;
+	uint32_t cap = b->cap ? 2 * b->cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	if (cap > bs)
+		cap = bs;
+	uint8_t *buf = realloc(b->buf, cap);
+	if (!buf)
+		return -ENOMEM;
+	__atomic_add_fetch(&w->v->buffered_bytes, cap - b->cap, __ATOMIC_RELAXED);
+	b->buf = buf;
+	b->cap = cap;
+	return 0;
+}
+
 /* Copies data into the slice at slice offset so; the blocks touched must be FILLING. */
 static int slice_copy_in(struct writer *w, struct pending_slice *s, uint32_t so, const uint8_t *src,
 			 uint32_t n)
@@ -211,13 +236,10 @@ static int slice_copy_in(struct writer *w, struct pending_slice *s, uint32_t so,
 	while (n > 0) {
 		uint32_t i = so / bs, bo = so % bs;
 		struct pending_block *b = &s->blocks[i];
-		if (!b->buf) {
-			b->buf = malloc(bs);
-			if (!b->buf)
-				return -ENOMEM;
-			__atomic_add_fetch(&w->v->buffered_bytes, bs, __ATOMIC_RELAXED);
-		}
 		uint32_t take = bs - bo < n ? bs - bo : n;
+		int r = block_reserve(w, b, bo + take);
+		if (r < 0)
+			return r;
 		memcpy(b->buf + bo, src, take);
 		so += take;
 		src += take;
@@ -244,7 +266,7 @@ static void upload_full_blocks(struct writer *w, struct pending_slice *s, uint32
 	for (uint32_t i = so / bs; i <= (so + n - 1) / bs; i++)
 		if (s->blocks[i].state == BLOCK_FILLING && s->blocks[i].buf &&
 		    rangeset_covers(&s->filled, i * bs, (i + 1) * bs))
-			start_upload(w, s, i, bs);
+			start_upload(w, s, i, bs, false);
 }
 
 static int slice_write(struct writer *w, struct pending_slice *s, uint32_t so, const uint8_t *buf,
@@ -415,10 +437,11 @@ static int finish_uploads(struct writer *w, struct pending_slice *s)
 	uint32_t lo = s->filled.n ? s->filled.r[0].lo : 0;
 	if (lo > 0 && s->blocks[0].state == BLOCK_FILLING && s->blocks[0].buf)
 		memset(s->blocks[0].buf, 0, lo);
-	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->hi; i++) {
+	uint32_t nb = layout_block_count(s->hi, bs);
+	for (uint32_t i = 0; i < nb; i++) {
 		struct pending_block *b = &s->blocks[i];
 		if (b->state == BLOCK_FILLING || b->state == BLOCK_FAILED)
-			start_upload(w, s, i, layout_block_len(s->hi, bs, i));
+			start_upload(w, s, i, layout_block_len(s->hi, bs, i), i == nb - 1);
 	}
 	wait_uploads(w);
 	for (uint32_t i = 0; i < s->nblocks && (uint64_t)i * bs < s->hi; i++)

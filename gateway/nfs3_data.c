@@ -82,7 +82,7 @@ void nfs3_commit(struct nfs_req *req, void *args, void *res)
 	COMMIT3args *a = args;
 	COMMIT3res *r = res;
 	mcfs_ino_t ino;
-	r->status = nfs3_fh_in_write(req, &a->file, &ino, NULL);
+	r->status = nfs3_fh_in_lazy(req, &a->file, &ino, true);
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr at;

@@ -7,7 +7,7 @@
 
 #include "nfs3_proc.h"
 
-#define COOKIE_DOT 1
+#define COOKIE_DOT    1
 #define COOKIE_DOTDOT 2
 /* status, post_op_attr, cookieverf, the list end and eof */
 #define READDIR_OVERHEAD (4 + 88 + 8 + 8)
@@ -17,7 +17,7 @@
 struct dir_fill {
 	struct nfs_req *req;
 	bool plus;
-	size_t used, budget;       /* bytes of the reply (maxcount / count) */
+	size_t used, budget;	     /* bytes of the reply (maxcount / count) */
 	size_t dir_used, dir_budget; /* READDIRPLUS dircount: the entry3-like part */
 	unsigned count;
 	entry3 **tail3;
@@ -56,7 +56,7 @@ static int add_entry(struct dir_fill *f, const char *name, mcfs_ino_t ino, uint6
 		if (attr) {
 			nfs3_post_op(f->req->gw, attr, &p->name_attributes);
 			p->name_handle.handle_follows =
-				nfs3_fh_out(f->req, attr, &p->name_handle.post_op_fh3_u.handle) == 0;
+			    nfs3_fh_out(f->req, attr, &p->name_handle.post_op_fh3_u.handle) == 0;
 		}
 		*f->tailp = p;
 		f->tailp = &p->nextentry;
@@ -96,7 +96,7 @@ static int fill(struct dir_fill *f, mcfs_ino_t dir, const struct mcfs_attr *da, 
 			return f->error;
 	}
 	uint64_t from = cookie <= COOKIE_DOTDOT ? 0 : cookie;
-	int r = vfs_readdir(gw->vfs, &f->req->cred, dir, from, f->plus, on_entry, f, eof);
+	int r = vfs_readdir_known(gw->vfs, &f->req->cred, da, from, f->plus, on_entry, f, eof);
 	return r < 0 ? r : f->error;
 }
 

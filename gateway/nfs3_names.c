@@ -13,20 +13,26 @@ void nfs3_lookup(struct nfs_req *req, void *args, void *res)
 	LOOKUP3res *r = res;
 	mcfs_ino_t dir;
 	struct mcfs_attr at, da;
-	r->status = nfs3_fh_in(req, &a->what.dir, &dir, &da);
+	r->status = nfs3_fh_in_lazy(req, &a->what.dir, &dir, false);
 	if (r->status == NFS3_OK)
 		r->status = nfs3_name_ok(a->what.name);
 	if (r->status != NFS3_OK)
 		return;
 	int e;
-	if (strcmp(a->what.name, "..") == 0 && dir == req->exp->root)
+	bool have_dir = false;
+	if (strcmp(a->what.name, "..") == 0 && dir == req->exp->root) {
 		e = vfs_getattr(req->gw->vfs, dir, &at); /* never above the export */
-	else
-		e = vfs_lookup(req->gw->vfs, &req->cred, dir, a->what.name, &at);
-	bool have_dir = true; /* a lookup changes nothing: the attributes from the check hold */
+		da = at;
+		have_dir = e == 0;
+	} else {
+		e = vfs_lookup_in(req->gw->vfs, &req->cred, dir, a->what.name, &at, &da, &have_dir);
+	}
+	if (e == 0 && !have_dir)
+		have_dir = vfs_getattr(req->gw->vfs, dir, &da) == 0;
 	r->status = nfs3_errno(e);
 	if (e < 0) {
-		nfs3_post_op(req->gw, have_dir ? &da : NULL, &r->LOOKUP3res_u.resfail.dir_attributes);
+		nfs3_post_op(req->gw, have_dir ? &da : NULL,
+			     &r->LOOKUP3res_u.resfail.dir_attributes);
 		return;
 	}
 	LOOKUP3resok *ok = &r->LOOKUP3res_u.resok;
@@ -60,7 +66,7 @@ void nfs3_readlink(struct nfs_req *req, void *args, void *res)
 /* The directory handle (of a writable export) and the name of a change. */
 static nfsstat3 where_in(struct nfs_req *req, const diropargs3 *where, mcfs_ino_t *dir)
 {
-	nfsstat3 st = nfs3_fh_in_write(req, &where->dir, dir, NULL);
+	nfsstat3 st = nfs3_fh_in_lazy(req, &where->dir, dir, true);
 	return st == NFS3_OK ? nfs3_name_ok(where->name) : st;
 }
 
@@ -150,8 +156,8 @@ void nfs3_create(struct nfs_req *req, void *args, void *res)
 	} else {
 		const sattr3 *s = &a->how.createhow3_u.obj_attributes;
 		unsigned flags = a->how.mode == GUARDED ? VFS_CREATE_EXCL : 0;
-		e = vfs_create(req->gw->vfs, &req->cred, dir, a->where.name, mode_of(s, 0644), flags,
-			       &obj, &pa);
+		e = vfs_create(req->gw->vfs, &req->cred, dir, a->where.name, mode_of(s, 0644),
+			       flags, &obj, &pa);
 		if (e == 0)
 			e = apply_rest(req, s, &obj);
 	}
@@ -183,8 +189,8 @@ void nfs3_symlink(struct nfs_req *req, void *args, void *res)
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr obj, pa;
-	int e = vfs_symlink(req->gw->vfs, &req->cred, dir, a->where.name,
-			    a->symlink.symlink_data, &obj, &pa);
+	int e = vfs_symlink(req->gw->vfs, &req->cred, dir, a->where.name, a->symlink.symlink_data,
+			    &obj, &pa);
 	creation_result(req, e, &obj, &pa, dir, r);
 }
 
@@ -256,10 +262,10 @@ void nfs3_rename(struct nfs_req *req, void *args, void *res)
 	RENAME3args *a = args;
 	RENAME3res *r = res;
 	mcfs_ino_t from, to;
-	r->status = nfs3_fh_in_write(req, &a->from.dir, &from, NULL);
+	r->status = nfs3_fh_in_lazy(req, &a->from.dir, &from, true);
 	const struct export *from_exp = req->exp;
 	if (r->status == NFS3_OK)
-		r->status = nfs3_fh_in_write(req, &a->to.dir, &to, NULL);
+		r->status = nfs3_fh_in_lazy(req, &a->to.dir, &to, true);
 	if (r->status == NFS3_OK && req->exp != from_exp)
 		r->status = NFS3ERR_XDEV;
 	if (r->status == NFS3_OK)
@@ -269,7 +275,8 @@ void nfs3_rename(struct nfs_req *req, void *args, void *res)
 	if (r->status != NFS3_OK)
 		return;
 	struct mcfs_attr fa, ta;
-	int e = vfs_rename(req->gw->vfs, &req->cred, from, a->from.name, to, a->to.name, 0, &fa, &ta);
+	int e =
+	    vfs_rename(req->gw->vfs, &req->cred, from, a->from.name, to, a->to.name, 0, &fa, &ta);
 	r->status = nfs3_errno(e);
 	if (e < 0) {
 		bool hf = vfs_getattr(req->gw->vfs, from, &fa) == 0;
@@ -287,10 +294,10 @@ void nfs3_link(struct nfs_req *req, void *args, void *res)
 	LINK3args *a = args;
 	LINK3res *r = res;
 	mcfs_ino_t file, dir;
-	r->status = nfs3_fh_in_write(req, &a->file, &file, NULL);
+	r->status = nfs3_fh_in_lazy(req, &a->file, &file, true);
 	const struct export *file_exp = req->exp;
 	if (r->status == NFS3_OK)
-		r->status = nfs3_fh_in_write(req, &a->link.dir, &dir, NULL);
+		r->status = nfs3_fh_in_lazy(req, &a->link.dir, &dir, true);
 	if (r->status == NFS3_OK && req->exp != file_exp)
 		r->status = NFS3ERR_XDEV;
 	if (r->status == NFS3_OK)

@@ -52,6 +52,12 @@ nfsstat3 nfs3_errno(int err);
  * attributes that the check fetched anyway, saving the caller a round trip. */
 nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino,
 		    struct mcfs_attr *attr);
+/* A handle whose inode the operation's own script reads (and answers ESTALE
+ * when it is gone): decoded and checked against the exports only, saving the
+ * round trip of nfs3_fh_in. Inode numbers are never reused,
+ * so the script finding the inode is the check. write: refuse a read-only
+ * export. */
+nfsstat3 nfs3_fh_in_lazy(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino, bool write);
 /* Like nfs3_fh_in and also refuses a read-only export with NFS3ERR_ROFS. */
 nfsstat3 nfs3_fh_in_write(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino,
 			  struct mcfs_attr *attr);

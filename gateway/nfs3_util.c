@@ -82,19 +82,33 @@ static nfsstat3 check_export(struct nfs_req *req, const struct export *e)
 	return NFS3_OK;
 }
 
-nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino,
-		    struct mcfs_attr *attr)
+static nfsstat3 decode_handle(struct nfs_req *req, const nfs_fh3 *fh, struct fhandle *h)
 {
-	struct fhandle h;
 	int r = fh_decode((const uint8_t *)fh->data.data_val, fh->data.data_len,
-			  req->gw->volume_uuid, &h);
+			  req->gw->volume_uuid, h);
 	if (r < 0)
 		return r == -ESTALE ? NFS3ERR_STALE : NFS3ERR_BADHANDLE;
-	nfsstat3 st = check_export(req, gateway_export_by_id(req->gw, h.export_id));
+	return check_export(req, gateway_export_by_id(req->gw, h->export_id));
+}
+
+nfsstat3 nfs3_fh_in_lazy(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino, bool write)
+{
+	struct fhandle h;
+	nfsstat3 st = decode_handle(req, fh, &h);
+	if (st == NFS3_OK && write && req->exp->read_only)
+		st = NFS3ERR_ROFS;
+	*ino = h.ino;
+	return st;
+}
+
+nfsstat3 nfs3_fh_in(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino, struct mcfs_attr *attr)
+{
+	struct fhandle h;
+	nfsstat3 st = decode_handle(req, fh, &h);
 	if (st != NFS3_OK)
 		return st;
 	struct mcfs_attr a;
-	r = vfs_getattr(req->gw->vfs, h.ino, &a);
+	int r = vfs_getattr(req->gw->vfs, h.ino, &a);
 	if (r == -ESTALE || (r == 0 && a.generation != h.generation))
 		return NFS3ERR_STALE;
 	if (r < 0)
@@ -116,8 +130,8 @@ nfsstat3 nfs3_fh_in_write(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *in
 
 int nfs3_fh_out(struct nfs_req *req, const struct mcfs_attr *a, nfs_fh3 *out)
 {
-	struct fhandle h = {.ino = a->ino, .generation = a->generation,
-			    .export_id = req->exp ? req->exp->id : 0};
+	struct fhandle h = {
+	    .ino = a->ino, .generation = a->generation, .export_id = req->exp ? req->exp->id : 0};
 	memcpy(h.volume, req->gw->volume_uuid, 16);
 	out->data.data_val = malloc(FH_SIZE);
 	if (!out->data.data_val)

@@ -10,7 +10,8 @@ local uid, gid, gids = tonumber(ARGV[6]), tonumber(ARGV[7]), ARGV[8]
 local rmaj, rmin, target, excl = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12] == '1'
 
 local pa = get_attr(parent)
-if not pa or pa.nlink == 0 then return op_finish(opid, {ENOENT}) end
+if not pa then return op_finish(opid, {ESTALE}) end
+if pa.nlink == 0 then return op_finish(opid, {ENOENT}) end
 if pa.type ~= T_DIR then return op_finish(opid, {ENOTDIR}) end
 local existing = lookup_entry(parent, name)
 if existing then

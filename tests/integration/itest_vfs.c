@@ -400,6 +400,8 @@ static void test_out_of_order_writes(void)
 	}
 	CU_ASSERT_EQUAL(vfs_load_chunk(V, f, 0, &recs, &after), 0);
 	free(recs);
+	if (after != before + 1)
+		fprintf(stderr, "records before %zu after %zu\n", before, after);
 	CU_ASSERT_EQUAL(after, before + 1);
 }
 
