@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "resp.h"
+
 void args_init(struct meta_args *a)
 {
 	a->n = 0;
@@ -29,8 +31,8 @@ void args_u64(struct meta_args *a, uint64_t x)
 {
 	if (a->n >= 16)
 		return;
-	snprintf(a->num[a->n], sizeof(a->num[0]), "%" PRIu64, x);
-	args_str(a, a->num[a->n]);
+	size_t n = resp_u64(a->num[a->n], x);
+	args_bin(a, a->num[a->n], n);
 }
 
 void args_i64(struct meta_args *a, int64_t x)
