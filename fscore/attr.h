@@ -3,6 +3,7 @@
 #ifndef MCFS_ATTR_H
 #define MCFS_ATTR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -31,6 +32,7 @@ struct mcfs_attr {
 	uint64_t change; /* bumps on every change: NFSv4's change attribute */
 	mcfs_ino_t parent; /* directories: the parent; others: the first parent */
 	uint32_t generation;
+	bool pending; /* not stored: writes buffered in this gateway are merged in */
 };
 
 #define ATTR_PACKED_LEN 88

@@ -33,15 +33,16 @@ long resp_format(char **out, int argc, const char *const *argv, const size_t *le
 	/* Each header is at most 1 + 20 digits + CRLF. */
 	size_t total = 23;
 	for (int i = 0; i < argc; i++)
-		total += 23 + lens[i] + 2;
+		total += 23 + (lens ? lens[i] : strlen(argv[i])) + 2;
 	char *buf = malloc(total);
 	if (!buf)
 		return -ENOMEM;
 	char *p = header(buf, '*', (uint64_t)argc);
 	for (int i = 0; i < argc; i++) {
-		p = header(p, '$', lens[i]);
-		memcpy(p, argv[i], lens[i]);
-		p += lens[i];
+		size_t len = lens ? lens[i] : strlen(argv[i]);
+		p = header(p, '$', len);
+		memcpy(p, argv[i], len);
+		p += len;
 		*p++ = '\r';
 		*p++ = '\n';
 	}

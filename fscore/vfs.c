@@ -105,6 +105,11 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 		.disk_bytes = v->cfg.cache_size,
 	};
 	r = block_cache_open(&cc, &v->cache);
+	/* Well inside the deletion delay: see chunk_cache.h. */
+	long long chunk_age_ms = (long long)v->cfg.deletion_delay_s * 1000 / 4;
+	if (r == 0)
+		r = chunk_cache_create(4096, chunk_age_ms < 30000 ? chunk_age_ms : 30000,
+				       &v->chunks);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot open the block cache: %s", strerror(-r));
 		goto fail;
@@ -173,6 +178,7 @@ int vfs_close(struct vfs *v)
 		end_session(v);
 	workpool_destroy(v->io_pool);
 	block_cache_close(v->cache);
+	chunk_cache_destroy(v->chunks);
 	vfs_route_close(v);
 	pthread_cond_destroy(&v->bg_cond);
 	pthread_mutex_destroy(&v->bg_lock);

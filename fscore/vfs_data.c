@@ -107,21 +107,40 @@ static void readahead(struct vfs *v, const struct slice_rec *recs, size_t n, uin
 	free(segs);
 }
 
-static int read_committed(struct vfs *v, struct vfs_file *f, uint64_t off, size_t len, uint8_t *buf)
+/* One chunk's part of a read. With a tag (the committed change counter the
+ * caller's attributes carry), the slice list may come from the chunk cache;
+ * a cached list that leads to a missing block is dropped and read again. */
+static int read_chunk(struct vfs *v, struct vfs_file *f, uint32_t chunk, uint32_t pos, uint32_t n,
+		      uint8_t *buf, const uint64_t *tag, bool sequential)
+{
+	struct slice_rec *recs = NULL;
+	size_t nrec = 0;
+	bool cached = tag && chunk_cache_get(v->chunks, f->ino, chunk, *tag, &recs, &nrec) == 0;
+	int r = cached ? 0 : vfs_load_chunk(v, f->ino, chunk, &recs, &nrec);
+	if (r == 0 && !cached && tag)
+		chunk_cache_put(v->chunks, f->ino, chunk, *tag, recs, nrec);
+	if (r == 0)
+		r = vfs_read_chunk_range(v, recs, nrec, pos, n, buf);
+	if (r < 0 && cached) {
+		chunk_cache_drop(v->chunks, f->ino, chunk);
+		free(recs);
+		return read_chunk(v, f, chunk, pos, n, buf, NULL, sequential);
+	}
+	if (r == 0 && sequential)
+		readahead(v, recs, nrec, pos + n);
+	free(recs);
+	return r;
+}
+
+static int read_committed(struct vfs *v, struct vfs_file *f, uint64_t off, size_t len, uint8_t *buf,
+			  const uint64_t *tag)
 {
 	bool sequential = __atomic_load_n(&f->next_seq_off, __ATOMIC_RELAXED) == off && off > 0;
 	while (len > 0) {
 		uint32_t chunk = (uint32_t)layout_chunk_index(off);
 		uint32_t pos = layout_chunk_offset(off);
 		uint32_t n = MCFS_CHUNK_SIZE - pos < len ? MCFS_CHUNK_SIZE - pos : (uint32_t)len;
-		struct slice_rec *recs = NULL;
-		size_t nrec = 0;
-		int r = vfs_load_chunk(v, f->ino, chunk, &recs, &nrec);
-		if (r == 0)
-			r = vfs_read_chunk_range(v, recs, nrec, pos, n, buf);
-		if (r == 0 && sequential)
-			readahead(v, recs, nrec, pos + n);
-		free(recs);
+		int r = read_chunk(v, f, chunk, pos, n, buf, tag, sequential);
 		if (r < 0)
 			return r;
 		off += n;
@@ -147,7 +166,8 @@ static int read_locked(struct vfs *v, struct vfs_file *f, const struct mcfs_attr
 		return 0;
 	}
 	size_t n = size - off < len ? (size_t)(size - off) : len;
-	int r = read_committed(v, f, off, n, buf);
+	/* Attributes with buffered writes merged in do not name a committed state. */
+	int r = read_committed(v, f, off, n, buf, a->pending ? NULL : &a->change);
 	if (r == 0 && f->writer)
 		r = writer_overlay(f->writer, off, n, buf);
 	if (r == 0) {
@@ -328,6 +348,7 @@ void vfs_merge_pending(struct vfs *v, struct mcfs_attr *a)
 		return;
 	pthread_rwlock_rdlock(&f->lock);
 	if (f->writer && !writer_empty(f->writer)) {
+		a->pending = true;
 		uint64_t end = writer_end(f->writer);
 		if (end > a->size)
 			a->size = end;

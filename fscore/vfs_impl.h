@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "cache.h"
+#include "chunk_cache.h"
 #include "config.h"
 #include "meta.h"
 #include "objstore.h"
@@ -43,6 +44,7 @@ struct vfs {
 	uint64_t low_watermark;	      /* atomic: slices below are believed in the local bucket */
 	uint64_t reads_cached, reads_local, reads_remote; /* atomic: blocks read, by where from */
 	struct block_cache *cache;
+	struct chunk_cache *chunks; /* slice lists of recent reads; NULL: off */
 	struct workpool *io_pool;  /* block uploads and readahead */
 	struct volume_settings vol;
 	struct region_info region;

@@ -405,6 +405,27 @@ static void test_out_of_order_writes(void)
 	CU_ASSERT_EQUAL(after, before + 1);
 }
 
+/* A gateway keeps the slice lists of what it read; a write through another
+ * gateway changes the file's change counter, and the next read sees it. */
+static void test_chunk_cache_sees_other_writers(void)
+{
+	struct vfs *other = NULL;
+	CU_ASSERT_EQUAL_FATAL(fixture_open_vfs(&fx, &other), 0);
+	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "seen");
+	CU_ASSERT_EQUAL(write_pattern(f, 8, 0, 2 * BLOCK, 1 << 20), 0);
+	CU_ASSERT_EQUAL(vfs_flush(V, f), 0);
+	CU_ASSERT_EQUAL(check_pattern(f, 8, 0, 2 * BLOCK, 65536), 0);
+	uint8_t *buf = malloc(BLOCK);
+	pattern_fill(9, BLOCK / 2, buf, BLOCK);
+	CU_ASSERT_EQUAL(vfs_write(other, &ROOT_CRED, f, BLOCK / 2, buf, BLOCK, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_flush(other, f), 0);
+	free(buf);
+	CU_ASSERT_EQUAL(check_pattern(f, 8, 0, BLOCK / 2, 65536), 0);
+	CU_ASSERT_EQUAL(check_pattern(f, 9, BLOCK / 2, BLOCK, 65536), 0);
+	CU_ASSERT_EQUAL(check_pattern(f, 8, BLOCK + BLOCK / 2, BLOCK / 2, 65536), 0);
+	vfs_close(other);
+}
+
 static void test_truncate(void)
 {
 	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "trunc");
@@ -666,6 +687,7 @@ static const struct test_case tests[] = {
     {"large file across chunks", test_large_file_across_chunks},
     {"overwrites", test_overwrites},
     {"out-of-order writes gather into one slice", test_out_of_order_writes},
+    {"another gateway's write is seen past the chunk cache", test_chunk_cache_sees_other_writers},
     {"truncate", test_truncate},
     {"setattr and guard", test_setattr_and_guard},
     {"permissions", test_permissions},
