@@ -25,19 +25,19 @@ struct writer;
 /* Per-inode state of files this process reads, writes or holds open. */
 struct vfs_file {
 	mcfs_ino_t ino;
-	unsigned users;   /* callers inside vfs functions, plus one per open */
-	unsigned opens;   /* vfs_open_file() count */
-	pthread_rwlock_t lock;    /* readers share it; writes and flushes take it alone */
-	struct writer *writer; /* buffered writes, NULL when clean */
-	uint32_t writer_uid;   /* who wrote last (a non-root write clears suid/sgid) */
+	unsigned users;		     /* callers inside vfs functions, plus one per open */
+	unsigned opens;		     /* vfs_open_file() count */
+	pthread_rwlock_t lock;	     /* readers share it; writes and flushes take it alone */
+	struct writer *writer;	     /* buffered writes, NULL when clean */
+	uint32_t writer_uid;	     /* who wrote last (a non-root write clears suid/sgid) */
 	struct timespec dirty_mtime; /* time of the last buffered write */
-	uint64_t next_seq_off; /* readahead: where a sequential read would continue */
+	uint64_t next_seq_off;	     /* readahead: where a sequential read would continue */
 	unsigned seq_reads;
 	struct vfs_file *next;
 };
 
 struct vfs {
-	struct meta_route *route; /* the source primary, and the local replica to read from */
+	struct meta_route *route;     /* the source primary, and the local replica to read from */
 	struct region_stores *stores; /* every region's bucket, for reads that fall back */
 	struct objstore *store;	      /* where this gateway writes blocks (owned by stores) */
 	uint16_t data_origin;	      /* the region index recorded in the slices written here */
@@ -45,10 +45,10 @@ struct vfs {
 	uint64_t reads_cached, reads_local, reads_remote; /* atomic: blocks read, by where from */
 	struct block_cache *cache;
 	struct chunk_cache *chunks; /* slice lists of recent reads; NULL: off */
-	struct workpool *io_pool;  /* block uploads and readahead */
+	struct workpool *io_pool;   /* block uploads and readahead */
 	struct volume_settings vol;
 	struct region_info region;
-	char setting_key[96];      /* "{VOL}:setting": KEYS[1] of every script */
+	char setting_key[96]; /* "{VOL}:setting": KEYS[1] of every script */
 	char session[33];
 	struct mcfs_config cfg;
 
@@ -78,6 +78,9 @@ struct vfs {
 struct meta *vfs_meta(struct vfs *v);
 /* Reads, from the local replica when it is fresh enough (meta_route.h). */
 int vfs_read_cmdf(struct vfs *v, redisReply **reply, const char *fmt, ...);
+/* The same with arguments as an argv (binary-safe with lens). */
+int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *const *argv,
+		      const size_t *lens);
 /* A read-only script, routed like vfs_read_cmdf. */
 int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
 		  const size_t *lens, redisReply **reply);
@@ -110,6 +113,5 @@ int vfs_load_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, struct slice_r
 /* Assembles committed data of [off, off+len) within one chunk into buf. */
 int vfs_read_chunk_range(struct vfs *v, const struct slice_rec *recs, size_t n, uint32_t pos,
 			 uint32_t len, uint8_t *buf);
-
 
 #endif

@@ -27,11 +27,11 @@ static int name_check(const char *name)
 	return vfs_name_ok(name) ? 0 : -EINVAL;
 }
 
-/* Lookups and directory listings may be served by the local replica;
+/* Lookups may be served by the local replica (listings too: vfs_readdir.c);
  * every other script changes something and runs on the source. */
 static bool read_only_script(const char *script)
 {
-	return strcmp(script, "lookup") == 0 || strcmp(script, "readdir") == 0;
+	return strcmp(script, "lookup") == 0;
 }
 
 static int eval(struct vfs *v, const char *script, struct meta_args *a, redisReply **rep)
@@ -378,74 +378,6 @@ int vfs_rename(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t src_dir, con
 		r = reply_attr(rep, 2, dst_dir, dst_dir_out);
 	freeReplyObject(rep);
 	return r;
-}
-
-#define READDIR_PAGE 256
-
-int vfs_readdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, uint64_t cookie,
-		bool want_attrs, int (*cb)(const struct vfs_dirent *e, void *arg), void *arg,
-		bool *eof)
-{
-	struct mcfs_attr da;
-	int r = vfs_getattr_committed(v, dir, &da);
-	if (r < 0)
-		return r;
-	return vfs_readdir_known(v, c, &da, cookie, want_attrs, cb, arg, eof);
-}
-
-int vfs_readdir_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_attr *da,
-		      uint64_t cookie, bool want_attrs,
-		      int (*cb)(const struct vfs_dirent *e, void *arg), void *arg, bool *eof)
-{
-	mcfs_ino_t dir = da->ino;
-	if (da->type != MCFS_DIR)
-		return -ENOTDIR;
-	if (!(vfs_mode_bits(c, da) & 4))
-		return -EACCES;
-	int r;
-	*eof = false;
-	for (;;) {
-		struct meta_args a;
-		args_init(&a);
-		args_u64(&a, dir);
-		args_u64(&a, cookie);
-		args_u64(&a, READDIR_PAGE);
-		args_str(&a, want_attrs ? "1" : "0");
-		redisReply *rep = NULL;
-		r = eval(v, "readdir", &a, &rep);
-		if (r < 0)
-			return r;
-		int64_t at_end = 0;
-		reply_int(rep, 2, &at_end);
-		for (size_t i = 3; i < rep->elements; i++) {
-			redisReply *e = rep->element[i];
-			if (e->type != REDIS_REPLY_ARRAY || e->elements != 5)
-				continue;
-			struct mcfs_attr ea;
-			int64_t ino, type, ck;
-			if (reply_int(e, 1, &ino) < 0 || reply_int(e, 2, &type) < 0 ||
-			    reply_int(e, 3, &ck) < 0)
-				continue;
-			struct vfs_dirent de = {.name = e->element[0]->str,
-						.ino = (mcfs_ino_t)ino,
-						.type = (uint8_t)type,
-						.cookie = (uint64_t)ck};
-			if (want_attrs && reply_attr(e, 4, de.ino, &ea) == 0) {
-				vfs_merge_pending(v, &ea);
-				de.attr = &ea;
-			}
-			if (cb(&de, arg)) {
-				freeReplyObject(rep);
-				return 0;
-			}
-			cookie = de.cookie;
-		}
-		freeReplyObject(rep);
-		if (at_end) {
-			*eof = true;
-			return 0;
-		}
-	}
 }
 
 int vfs_statfs(struct vfs *v, struct vfs_statfs *out)

@@ -60,6 +60,26 @@ int vfs_read_cmdf(struct vfs *v, redisReply **reply, const char *fmt, ...)
 	return r;
 }
 
+struct argv_cmd {
+	int argc;
+	const char *const *argv;
+	const size_t *lens;
+	redisReply **reply;
+};
+
+static int run_argv(struct meta *m, void *arg)
+{
+	struct argv_cmd *c = arg;
+	return meta_cmd(m, c->reply, c->argc, (const char **)c->argv, c->lens);
+}
+
+int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *const *argv,
+		      const size_t *lens)
+{
+	struct argv_cmd c = {argc, argv, lens, reply};
+	return routed(v, run_argv, &c);
+}
+
 struct script_call {
 	const char *script, *key;
 	int argc;
