@@ -26,6 +26,7 @@ struct bench {
 	int runs;
 	bool keep;
 	bool tcp;
+	bool warmup;
 	const char *tmpfs;
 	char work_dir[512];
 	char builddir[PATH_MAX];
@@ -50,7 +51,8 @@ static void usage(FILE *out)
 	fprintf(out, "usage: mcfs-bench [--runs N] [--targets mcfs-file,mcfs-s3,ganesha]\n"
 		     "                  [--file-size SIZE] [--files N] [--rand-ops N]\n"
 		     "                  [--conns N] [--depth N] [--workloads LIST]\n"
-		     "                  [--quick] [--no-tcp] [--tmpfs DIR] [--keep]\n"
+		     "                  [--quick] [--no-tcp] [--no-warmup] [--tmpfs DIR]\n"
+		     "                  [--keep]\n"
 		     "Starts each target on loopback (data on tmpfs), runs mcfs-nfsbench against\n"
 		     "them in turn, alternating, and prints medians and ratios to Ganesha.\n");
 }
@@ -91,6 +93,7 @@ static int parse_options(struct bench *b, int argc, char **argv)
 					     {"workloads", required_argument, NULL, 'w'},
 					     {"quick", no_argument, NULL, 'q'},
 					     {"no-tcp", no_argument, NULL, 'T'},
+					     {"no-warmup", no_argument, NULL, 'W'},
 					     {"tmpfs", required_argument, NULL, 'm'},
 					     {"keep", no_argument, NULL, 'k'},
 					     {"help", no_argument, NULL, 'h'},
@@ -114,6 +117,9 @@ static int parse_options(struct bench *b, int argc, char **argv)
 			break;
 		case 'T':
 			b->tcp = false;
+			break;
+		case 'W':
+			b->warmup = false;
 			break;
 		case 'm':
 			b->tmpfs = optarg;
@@ -300,7 +306,7 @@ static int warm_up(struct bench *b, int target)
  * (on a cold cache) or last (after the others' background work). */
 static void run_rounds(struct bench *b)
 {
-	for (int k = 0; k < b->ntargets && !interrupted; k++)
+	for (int k = 0; k < b->ntargets && b->warmup && !interrupted; k++)
 		if (warm_up(b, k) < 0)
 			b->report.failed_runs++;
 	for (int run = 0; run < b->runs && !interrupted; run++)
@@ -330,7 +336,7 @@ static void print_setup(const struct bench *b)
 
 int main(int argc, char **argv)
 {
-	static struct bench b = {.runs = 3, .tcp = true, .tmpfs = "/dev/shm"};
+	static struct bench b = {.runs = 3, .tcp = true, .warmup = true, .tmpfs = "/dev/shm"};
 	if (add_targets(&b, "mcfs-file,mcfs-s3,ganesha") < 0 || parse_options(&b, argc, argv) < 0)
 		return 2;
 	if (find_builddir(&b, argv[0]) < 0 || make_work_dir(&b) < 0)
