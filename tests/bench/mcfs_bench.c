@@ -222,6 +222,18 @@ static double measure_tcp(const struct bench *b)
 	return mib_s;
 }
 
+/* Runs mcfs-nfsbench with argv, output to out: its exit status, or -errno. */
+static int run_generator_process(const char *const argv[], const char *out)
+{
+	struct proc p;
+	int status = proc_spawn(&p, "mcfs-nfsbench", (char *const *)argv, out);
+	if (status == 0)
+		status = proc_wait(&p, GENERATOR_TIMEOUT_MS);
+	if (status == -ETIMEDOUT)
+		proc_stop(&p, 5000);
+	return status;
+}
+
 /* One run of the generator against one target; its output goes to the report. */
 static int run_generator(struct bench *b, int target, int run)
 {
@@ -244,12 +256,7 @@ static int run_generator(struct bench *b, int target, int run)
 	argv[n] = NULL;
 	fprintf(stderr, "mcfs-bench: run %d/%d: %s ...", run + 1, b->runs, t->label);
 	long long start = now_ms();
-	struct proc p;
-	int status = proc_spawn(&p, "mcfs-nfsbench", (char *const *)argv, out);
-	if (status == 0)
-		status = proc_wait(&p, GENERATOR_TIMEOUT_MS);
-	if (status == -ETIMEDOUT)
-		proc_stop(&p, 5000);
+	int status = run_generator_process(argv, out);
 	int errors = report_add_run(&b->report, target, out);
 	if (status != 0 && errors <= 0)
 		report_fail_run(&b->report, target);
@@ -290,12 +297,7 @@ static int warm_up(struct bench *b, int target)
 	const char *argv[] = {bin,     "--url",	       t->url,	      "--label", t->label,
 			      "--dir", "bench-warmup", "--file-size", "64M",	 "--files",
 			      "1000",  "--rand-ops",   "2000",	      NULL};
-	struct proc p;
-	int status = proc_spawn(&p, "mcfs-nfsbench", (char *const *)argv, out);
-	if (status == 0)
-		status = proc_wait(&p, GENERATOR_TIMEOUT_MS);
-	if (status == -ETIMEDOUT)
-		proc_stop(&p, 5000);
+	int status = run_generator_process(argv, out);
 	if (status != 0)
 		fprintf(stderr, "mcfs-bench: the warm-up run against %s failed (see %s)\n",
 			t->label, out);
