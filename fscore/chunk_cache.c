@@ -91,7 +91,8 @@ int chunk_cache_get(struct chunk_cache *cc, mcfs_ino_t ino, uint32_t chunk, uint
 	    mono_ms() - e->born_ms < cc->max_age_ms) {
 		*recs = malloc((e->n ? e->n : 1) * sizeof(**recs));
 		if (*recs) {
-			memcpy(*recs, e->recs, e->n * sizeof(**recs));
+			if (e->n)
+				memcpy(*recs, e->recs, e->n * sizeof(**recs));
 			*n = e->n;
 			r = 0;
 		}
@@ -108,7 +109,8 @@ void chunk_cache_put(struct chunk_cache *cc, mcfs_ino_t ino, uint32_t chunk, uin
 	struct slice_rec *copy = malloc((n ? n : 1) * sizeof(*copy));
 	if (!copy)
 		return;
-	memcpy(copy, recs, n * sizeof(*copy));
+	if (n)
+		memcpy(copy, recs, n * sizeof(*copy));
 	size_t s = slot_of(cc, ino, chunk);
 	pthread_mutex_lock(lock_of(cc, s));
 	struct chunk_entry *e = &cc->slots[s];
