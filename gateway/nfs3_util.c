@@ -97,7 +97,8 @@ nfsstat3 nfs3_fh_in_lazy(struct nfs_req *req, const nfs_fh3 *fh, mcfs_ino_t *ino
 	nfsstat3 st = decode_handle(req, fh, &h);
 	if (st == NFS3_OK && write && req->exp->read_only)
 		st = NFS3ERR_ROFS;
-	*ino = h.ino;
+	if (st == NFS3_OK)
+		*ino = h.ino;
 	return st;
 }
 
