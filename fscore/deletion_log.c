@@ -11,6 +11,7 @@
 
 #include "layout.h"
 #include "log.h"
+#include "maintenance.h"
 #include "meta_ops.h"
 
 #define LEASE_SECONDS 300
@@ -114,25 +115,8 @@ static int copy_guard(struct dlog *d, long long *limit_ms)
 
 static int delete_slice(struct dlog *d, uint64_t id, uint32_t size)
 {
-	uint32_t n = layout_block_count(size, d->block_size);
-	if (n == 0)
-		return 0;
-	struct objstore_op *ops = calloc(n, sizeof(*ops));
-	char(*keys)[256] = calloc(n, sizeof(*keys));
-	if (!ops || !keys) {
-		free(ops);
-		free(keys);
-		return -ENOMEM;
-	}
-	for (uint32_t i = 0; i < n; i++) {
-		uint32_t len = layout_block_len(size, d->block_size, i);
-		layout_block_key(keys[i], sizeof(keys[i]), d->volume, id, i, len);
-		ops[i] = (struct objstore_op){.kind = OBJSTORE_DELETE, .key = keys[i]};
-	}
-	int r = objstore_batch(d->store, ops, n);
-	free(ops);
-	free(keys);
-	return r;
+	return slice_blocks_batch(d->store, d->volume, d->block_size, OBJSTORE_DELETE, id, size,
+				  NULL);
 }
 
 static const char *entry_field(const redisReply *fields, const char *name)

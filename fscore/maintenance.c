@@ -15,10 +15,10 @@
 
 /* Runs one operation on every block of slice id (size bytes), all at once:
  * PUT takes the blocks from buf, DELETE needs no buffer. */
-static int slice_blocks_batch(struct vfs *v, enum objstore_op_kind kind, uint64_t id,
-			      uint32_t size, const uint8_t *buf)
+int slice_blocks_batch(struct objstore *os, const char *volume, uint32_t bs,
+		       enum objstore_op_kind kind, uint64_t id, uint32_t size, const uint8_t *buf)
 {
-	uint32_t bs = v->vol.block_size, n = layout_block_count(size, bs);
+	uint32_t n = layout_block_count(size, bs);
 	if (n == 0)
 		return 0;
 	struct objstore_op *ops = calloc(n, sizeof(*ops));
@@ -30,13 +30,13 @@ static int slice_blocks_batch(struct vfs *v, enum objstore_op_kind kind, uint64_
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t len = layout_block_len(size, bs, i);
-		layout_block_key(keys[i], sizeof(keys[i]), v->vol.name, id, i, len);
+		layout_block_key(keys[i], sizeof(keys[i]), volume, id, i, len);
 		ops[i] = (struct objstore_op){.kind = kind,
 					      .key = keys[i],
 					      .buf = buf ? (void *)(buf + (size_t)i * bs) : NULL,
 					      .len = buf ? len : 0};
 	}
-	int r = objstore_batch(v->store, ops, n);
+	int r = objstore_batch(os, ops, n);
 	free(ops);
 	free(keys);
 	return r;
@@ -61,12 +61,13 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 		return -ENOMEM;
 	}
 	r = vfs_read_chunk_range(v, recs, n, 0, end, buf);
-	struct slice_rec out = {.pos = 0, .len = end, .off = 0, .size = end,
-				.origin = v->data_origin};
+	struct slice_rec out = {
+	    .pos = 0, .len = end, .off = 0, .size = end, .origin = v->data_origin};
 	if (r == 0)
 		r = vfs_next_slice_id(v, &out.id);
 	if (r == 0)
-		r = slice_blocks_batch(v, OBJSTORE_PUT, out.id, end, buf);
+		r = slice_blocks_batch(v->store, v->vol.name, v->vol.block_size, OBJSTORE_PUT,
+				       out.id, end, buf);
 	free(buf);
 	/* The records exactly as stored, to detect a concurrent change. */
 	uint8_t *expect = malloc(n * SLICE_PACKED_LEN);
@@ -132,7 +133,8 @@ int maintenance_reap_sessions(struct vfs *v, uint64_t max_age_seconds)
 		args_init(&a);
 		args_str(&a, sess);
 		redisReply *rep = NULL;
-		if (meta_eval(vfs_meta(v), "session_reap", v->setting_key, a.n, a.v, a.len, &rep) == 0) {
+		if (meta_eval(vfs_meta(v), "session_reap", v->setting_key, a.n, a.v, a.len, &rep) ==
+		    0) {
 			freeReplyObject(rep);
 			reaped++;
 			log_info("forgot dead session %.8s", sess);

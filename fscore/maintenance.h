@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "attr.h"
+#include "objstore.h"
 
 struct vfs;
 
@@ -19,5 +20,10 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk);
 int maintenance_apply_deletions(struct vfs *v, uint64_t delay_seconds, uint64_t *deleted);
 /* Reaps sessions whose heartbeat is older than max_age_seconds. */
 int maintenance_reap_sessions(struct vfs *v, uint64_t max_age_seconds);
+
+/* Puts (buf: the slice's bytes) or deletes (buf NULL) every block of slice id
+ * of size bytes, in one batch. */
+int slice_blocks_batch(struct objstore *os, const char *volume, uint32_t block_size,
+		       enum objstore_op_kind kind, uint64_t id, uint32_t size, const uint8_t *buf);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,9 +14,22 @@ static int launch(struct redis_server *rs)
 	snprintf(port, sizeof(port), "%d", rs->port);
 	snprintf(primary, sizeof(primary), "%d", rs->replica_of);
 	snprintf(log_path, sizeof(log_path), "%s/redis.log", rs->dir);
-	char *argv[24] = {"redis-server", "--port", port, "--bind", "127.0.0.1", "--dir", rs->dir,
-			  "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-			  "--protected-mode", "no", NULL};
+	char *argv[24] = {"redis-server",
+			  "--port",
+			  port,
+			  "--bind",
+			  "127.0.0.1",
+			  "--dir",
+			  rs->dir,
+			  "--appendonly",
+			  "yes",
+			  "--appendfsync",
+			  "always",
+			  "--save",
+			  "",
+			  "--protected-mode",
+			  "no",
+			  NULL};
 	size_t n = 0;
 	while (argv[n])
 		n++;
@@ -114,4 +128,21 @@ void redis_server_stop(struct redis_server *rs)
 		free(rs->dir);
 		rs->dir = NULL;
 	}
+}
+
+redisReply *redis_server_cmd(const struct redis_server *rs, const char *fmt, ...)
+{
+	struct timeval tv = {.tv_sec = 5};
+	redisContext *c = redisConnectWithTimeout("127.0.0.1", rs->port, tv);
+	if (!c || c->err) {
+		if (c)
+			redisFree(c);
+		return NULL;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	redisFree(c);
+	return r;
 }

@@ -28,4 +28,9 @@ void redis_server_kill(struct redis_server *rs);
 /* Stops it and removes its directory. */
 void redis_server_stop(struct redis_server *rs);
 
+/* One command on a fresh connection (5 s timeout): the reply (freeReplyObject
+ * it), or NULL when the server cannot be reached. */
+struct redisReply;
+struct redisReply *redis_server_cmd(const struct redis_server *rs, const char *fmt, ...);
+
 #endif

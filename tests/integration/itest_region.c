@@ -42,27 +42,10 @@ static int run(const char *const args[])
 #define HASNT(s) CU_ASSERT_PTR_NULL(strstr(out, s))
 
 /* One command to a server; the reply is the caller's (NULL on failure). */
-static redisReply *cmd(const struct redis_server *rs, const char *fmt, ...)
-{
-	struct timeval tv = {.tv_sec = 5};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", rs->port, tv);
-	if (!c || c->err) {
-		if (c)
-			redisFree(c);
-		return NULL;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	redisFree(c);
-	return r;
-}
-
 /* The primary's writes so far are on both replicas (WAIT: no sleeping). */
 static void sync_replicas(void)
 {
-	redisReply *r = cmd(&primary, "WAIT 2 10000");
+	redisReply *r = redis_server_cmd(&primary, "WAIT 2 10000");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(r->type, REDIS_REPLY_INTEGER);
 	CU_ASSERT_EQUAL(r->integer, 2);
@@ -74,7 +57,7 @@ static void role_of(const struct redis_server *rs, char *role, size_t len, int *
 {
 	role[0] = '\0';
 	*primary_port = 0;
-	redisReply *r = cmd(rs, "ROLE");
+	redisReply *r = redis_server_cmd(rs, "ROLE");
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1) {
 		snprintf(role, len, "%s", r->element[0]->str);
 		if (r->elements >= 3 && r->element[2]->type == REDIS_REPLY_INTEGER)
@@ -86,7 +69,7 @@ static void role_of(const struct redis_server *rs, char *role, size_t len, int *
 
 static bool link_down(void *arg)
 {
-	redisReply *r = cmd(arg, "INFO replication");
+	redisReply *r = redis_server_cmd(arg, "INFO replication");
 	bool down =
 	    r && r->type == REDIS_REPLY_STRING && strstr(r->str, "master_link_status:down") != NULL;
 	if (r)
@@ -409,7 +392,7 @@ static void test_promote(void)
 	CU_ASSERT_EQUAL(pport, mirror_replica.port);
 	CU_ASSERT_EQUAL(redis_server_wait_link(&far_replica, 20000), 0);
 
-	redisReply *r = cmd(&mirror_replica, "HMGET {vol}:setting source promotions");
+	redisReply *r = redis_server_cmd(&mirror_replica, "HMGET {vol}:setting source promotions");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(r->elements, 2);
 	CU_ASSERT_STRING_EQUAL(r->element[0]->str, "us");
@@ -422,7 +405,7 @@ static void test_promote(void)
 	HAS("{\"name\":\"us\",\"index\":1,\"mode\":\"source\"");
 	HAS("{\"name\":\"ap\",\"index\":2,\"mode\":\"meta-only\"");
 	/* the change reached the re-pointed replica */
-	r = cmd(&mirror_replica, "WAIT 1 10000");
+	r = redis_server_cmd(&mirror_replica, "WAIT 1 10000");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
 	CU_ASSERT_EQUAL(r->integer, 1);
 	freeReplyObject(r);

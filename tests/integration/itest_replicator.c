@@ -48,23 +48,6 @@ static struct keyset all_a, before, after;
 
 /* ---- helpers: redis, buckets, files, processes */
 
-static redisReply *cmd(const char *fmt, ...)
-{
-	struct timeval tv = {.tv_sec = 5};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", redis.port, tv);
-	if (!c || c->err) {
-		if (c)
-			redisFree(c);
-		return NULL;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	redisFree(c);
-	return r;
-}
-
 static long long cmd_int(const char *fmt, ...)
 {
 	struct timeval tv = {.tv_sec = 5};
@@ -95,7 +78,7 @@ static long long cmd_int(const char *fmt, ...)
 /* A hash field "k=v;k=v" into buf; false if absent. */
 static bool hash_field(const char *hash, const char *field, char *buf, size_t len)
 {
-	redisReply *r = cmd("HGET {" VOL "}:%s %s", hash, field);
+	redisReply *r = redis_server_cmd(&redis, "HGET {" VOL "}:%s %s", hash, field);
 	bool ok = r && r->type == REDIS_REPLY_STRING;
 	if (ok)
 		snprintf(buf, len, "%s", r->str);

@@ -42,27 +42,10 @@ static int run(const char *const args[])
 #define HAS(s)	 CU_ASSERT_PTR_NOT_NULL(strstr(out, s))
 #define HASNT(s) CU_ASSERT_PTR_NULL(strstr(out, s))
 
-static redisReply *cmd(const struct redis_server *rs, const char *fmt, ...)
-{
-	struct timeval tv = {.tv_sec = 5};
-	redisContext *c = redisConnectWithTimeout("127.0.0.1", rs->port, tv);
-	if (!c || c->err) {
-		if (c)
-			redisFree(c);
-		return NULL;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(c, fmt, ap);
-	va_end(ap);
-	redisFree(c);
-	return r;
-}
-
 static void cmd_ok(const struct redis_server *rs, const char *fmt, const char *a, const char *b,
 		   const char *c)
 {
-	redisReply *r = cmd(rs, fmt, a, b, c);
+	redisReply *r = redis_server_cmd(rs, fmt, a, b, c);
 	CU_ASSERT_PTR_NOT_NULL(r);
 	CU_ASSERT(r && r->type != REDIS_REPLY_ERROR);
 	if (r)
@@ -372,7 +355,7 @@ static void test_status_replication(void)
 	snprintf(progress, sizeof(progress), "updated_ms=%s;copied_objects=10;copied_bytes=655360",
 		 now);
 	cmd_ok(&primary, "HSET {vol}:replicators %s %s", "b/worker-1", progress, NULL);
-	redisReply *w = cmd(&primary, "WAIT 1 10000");
+	redisReply *w = redis_server_cmd(&primary, "WAIT 1 10000");
 	CU_ASSERT(w && w->type == REDIS_REPLY_INTEGER && w->integer == 1);
 	if (w)
 		freeReplyObject(w);
