@@ -50,6 +50,7 @@ void config_defaults(struct mcfs_config *cfg)
 	cfg->log_syslog = false;
 	strcpy(cfg->listen, "0.0.0.0:2049");
 	cfg->threads = 0;
+	cfg->blocking_threads = 32;
 	cfg->nfs4_lease_s = 90;
 	cfg->nfs4_grace_s = 0;
 	strcpy(cfg->nfs4_domain, "localdomain");
@@ -110,7 +111,8 @@ static const struct key_desc keys[] = {
     KEY("log", "syslog", K_BOOL, log_syslog, 0, 0),
     KEY("gateway", "listen", K_LISTEN, listen, 0, 0),
     KEY("gateway", "pid_file", K_PATH, pid_file, 0, 0),
-    KEY("gateway", "threads", K_UINT, threads, 0, 1024),
+    KEY("gateway", "threads", K_UINT, threads, 0, 64),
+    KEY("gateway", "blocking_threads", K_UINT, blocking_threads, 1, 1024),
     KEY("gateway", "export", K_EXPORT, exports, 0, 0),
     KEY("nfs4", "lease_time", K_DURATION, nfs4_lease_s, 10, 3600),
     KEY("nfs4", "grace_time", K_DURATION, nfs4_grace_s, 0, 3600),

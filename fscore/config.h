@@ -45,7 +45,8 @@ struct mcfs_config {
 	/* [gateway] */
 	char listen[128]; /* listen = ADDR:PORT */
 	char pid_file[1024];
-	unsigned threads;
+	unsigned threads;	   /* threads = 0: event loops, one per core */
+	unsigned blocking_threads; /* blocking_threads = 32: bucket calls that may block */
 	char exports[CONFIG_MAX_EXPORTS][512]; /* export = PATH[:OPTIONS], repeatable */
 	unsigned nexports;
 	/* [nfs4] */

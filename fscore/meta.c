@@ -11,9 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coro.h"
+#include "evloop.h"
 #include "log.h"
+#include "meta_pipe.h"
 #include "resp.h"
 #include "url.h"
+
+static const char ROLE_CMD[] = "*1\r\n$4\r\nROLE\r\n";
 
 struct meta_conn {
 	pthread_mutex_t lock;
@@ -32,6 +37,8 @@ struct meta {
 	long long written_offset; /* atomic: highest ROLE offset seen after a command */
 	char (*shas)[41];	  /* per script, same order as meta_scripts */
 	size_t nscripts;
+	/* Coroutines pipeline their commands on their loop's connection. */
+	struct meta_pipe *pipes[EVLOOP_MAX];
 	struct meta_conn conns[];
 };
 
@@ -189,6 +196,8 @@ void meta_close(struct meta *m)
 {
 	if (!m)
 		return;
+	for (unsigned i = 0; i < EVLOOP_MAX; i++)
+		meta_pipe_free(m->pipes[i]);
 	for (unsigned i = 0; i < m->nconns; i++) {
 		conn_drop(&m->conns[i]);
 		pthread_mutex_destroy(&m->conns[i].lock);
@@ -233,12 +242,9 @@ static long long role_offset(const redisReply *r, bool *replica, bool *link_up)
 	return r->element[4]->integer;
 }
 
-/* Reads the ROLE reply pipelined behind a command and raises written_offset. */
-static int note_offset(struct meta *m, struct meta_conn *c)
+/* Raises written_offset from the ROLE reply pipelined behind a command (and frees it). */
+static void raise_offset(struct meta *m, redisReply *rep)
 {
-	redisReply *rep = NULL;
-	if (redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep)
-		return -EIO;
 	bool replica, link_up;
 	long long off = role_offset(rep, &replica, &link_up);
 	freeReplyObject(rep);
@@ -246,6 +252,15 @@ static int note_offset(struct meta *m, struct meta_conn *c)
 	while (off > cur && !__atomic_compare_exchange_n(&m->written_offset, &cur, off, false,
 							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
 		;
+}
+
+/* Reads the ROLE reply pipelined behind a command. */
+static int note_offset(struct meta *m, struct meta_conn *c)
+{
+	redisReply *rep = NULL;
+	if (redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep)
+		return -EIO;
+	raise_offset(m, rep);
 	return 0;
 }
 
@@ -259,58 +274,10 @@ long long meta_written_offset(const struct meta *m)
 	return __atomic_load_n(&m->written_offset, __ATOMIC_ACQUIRE);
 }
 
-int meta_role(struct meta *m, struct meta_role *out)
+/* An error reply becomes a negative errno (and is freed); *retry tells
+ * whether trying again may help. */
+static int check_reply(redisReply *rep, redisReply **reply, int *retry)
 {
-	struct meta_conn *c = conn_acquire(m);
-	int r = 0;
-	if (!c->ctx)
-		r = conn_open(m, c);
-	redisReply *rep = NULL;
-	if (r == 0) {
-		rep = redisCommand(c->ctx, "ROLE");
-		if (!rep) {
-			r = errno_of_ctx(c->ctx);
-			conn_drop(c);
-		}
-	}
-	pthread_mutex_unlock(&c->lock);
-	if (r < 0)
-		return r;
-	out->offset = role_offset(rep, &out->replica, &out->link_up);
-	if (!out->replica)
-		out->link_up = true;
-	freeReplyObject(rep);
-	return 0;
-}
-
-/* One attempt of a pre-formatted command on one connection. Returns 0 with a
- * reply, or a negative errno and sets *retry when trying again (after
- * reconnecting) may help. */
-static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t len,
-		   redisReply **reply, int *retry)
-{
-	*retry = 0;
-	if (!c->ctx) {
-		int r = conn_open(m, c);
-		if (r < 0) {
-			*retry = r != -EACCES;
-			return r;
-		}
-	}
-	redisReply *rep = NULL;
-	bool role = m->track_offset;
-	if (redisAppendFormattedCommand(c->ctx, cmd, len) != REDIS_OK ||
-	    (role && redisAppendCommand(c->ctx, "ROLE") != REDIS_OK) ||
-	    redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep) {
-		int r = errno_of_ctx(c->ctx);
-		conn_drop(c);
-		*retry = 1;
-		return r;
-	}
-	if (role && note_offset(m, c) < 0) {
-		/* The command ran but its ROLE was lost: the connection is unusable. */
-		conn_drop(c);
-	}
 	if (rep->type == REDIS_REPLY_ERROR) {
 		int transient;
 		int r = errno_of_reply(rep, &transient);
@@ -324,14 +291,106 @@ static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t 
 	return 0;
 }
 
-/* Runs a formatted command through the pool with bounded retries. */
+/* Opens a connection for a loop's pipeline (on the blocking pool). */
+static int pipe_connect(void *arg, int *fd)
+{
+	struct meta *m = arg;
+	struct meta_conn c = {.ctx = NULL};
+	int r = conn_open(m, &c);
+	if (r == 0)
+		*fd = redisFreeKeepFd(c.ctx);
+	return r;
+}
+
+/* One attempt on the pipeline of the calling coroutine's loop. */
+static int attempt_pipe(struct meta *m, const char *cmd, size_t len, bool track, redisReply **reply,
+			int *retry)
+{
+	*retry = 0;
+	struct evloop *l = evloop_current();
+	unsigned id = evloop_id(l);
+	if (!m->pipes[id]) {
+		m->pipes[id] = meta_pipe_new(l, pipe_connect, m, m->timeout_ms);
+		if (!m->pipes[id])
+			return -ENOMEM;
+	}
+	const char *bufs[2] = {cmd, ROLE_CMD};
+	size_t lens[2] = {len, sizeof(ROLE_CMD) - 1};
+	int n = track ? 2 : 1;
+	redisReply *reps[2] = {NULL, NULL};
+	int r = meta_pipe_call(m->pipes[id], bufs, lens, n, n, reps);
+	if (r < 0) {
+		*retry = r != -EACCES && r != -EINVAL;
+		return r;
+	}
+	if (track)
+		raise_offset(m, reps[1]);
+	return check_reply(reps[0], reply, retry);
+}
+
+/* One attempt of a pre-formatted command on one connection. Returns 0 with a
+ * reply, or a negative errno and sets *retry when trying again (after
+ * reconnecting) may help. */
+static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t len, bool role,
+		   redisReply **reply, int *retry)
+{
+	*retry = 0;
+	if (!c->ctx) {
+		int r = conn_open(m, c);
+		if (r < 0) {
+			*retry = r != -EACCES;
+			return r;
+		}
+	}
+	redisReply *rep = NULL;
+	if (redisAppendFormattedCommand(c->ctx, cmd, len) != REDIS_OK ||
+	    (role && redisAppendCommand(c->ctx, "ROLE") != REDIS_OK) ||
+	    redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep) {
+		int r = errno_of_ctx(c->ctx);
+		conn_drop(c);
+		*retry = 1;
+		return r;
+	}
+	if (role && note_offset(m, c) < 0) {
+		/* The command ran but its ROLE was lost: the connection is unusable. */
+		conn_drop(c);
+	}
+	return check_reply(rep, reply, retry);
+}
+
+/* One attempt: on a coroutine through its loop's pipeline, else on a
+ * connection of the pool. */
+static int attempt_any(struct meta *m, const char *cmd, size_t len, bool track, redisReply **reply,
+		       int *retry)
+{
+	if (coro_self() && evloop_current())
+		return attempt_pipe(m, cmd, len, track, reply, retry);
+	struct meta_conn *c = conn_acquire(m);
+	int r = attempt(m, c, cmd, len, track, reply, retry);
+	pthread_mutex_unlock(&c->lock);
+	return r;
+}
+
+int meta_role(struct meta *m, struct meta_role *out)
+{
+	redisReply *rep = NULL;
+	int retry;
+	int r = attempt_any(m, ROLE_CMD, sizeof(ROLE_CMD) - 1, false, &rep, &retry);
+	if (r < 0)
+		return r;
+	out->offset = role_offset(rep, &out->replica, &out->link_up);
+	if (!out->replica)
+		out->link_up = true;
+	freeReplyObject(rep);
+	return 0;
+}
+
+/* Runs a formatted command with bounded retries. */
 static int run_formatted(struct meta *m, const char *cmd, size_t len, redisReply **reply)
 {
 	int r, retry;
 	for (unsigned n = 1;; n++) {
-		struct meta_conn *c = conn_acquire(m);
-		r = attempt(m, c, cmd, len, reply, &retry);
-		pthread_mutex_unlock(&c->lock);
+		r = attempt_any(m, cmd, len, m->track_offset, reply, &retry);
 		if (r == 0 || !retry)
 			return r;
 		if (!retry_wait(&m->retry, n))

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "coro.h"
 #include "log.h"
 
 bool objstore_key_valid(const char *key)
@@ -120,21 +121,102 @@ const char *objstore_describe(const struct objstore *os)
 	return os ? os->desc : "(none)";
 }
 
+/*
+ * On a coroutine, a call that may block (anything over HTTP, a write that
+ * syncs to disk) runs on the blocking pool while the coroutine parks. Reads
+ * of a local directory run in place: a pread of a page-cached file costs
+ * less than the two thread switches.
+ */
+enum call_kind {
+	CALL_PUT,
+	CALL_GET,
+	CALL_RANGE,
+	CALL_HEAD,
+	CALL_DELETE,
+	CALL_LIST,
+	CALL_BATCH,
+	CALL_CHECK,
+	CALL_CREATE
+};
+
+struct call {
+	enum call_kind kind;
+	struct objstore *os;
+	const char *key;
+	const void *data;
+	void *buf;
+	size_t len, cap, n;
+	uint64_t off;
+	size_t *out;
+	uint64_t *size;
+	int (*cb)(const struct objstore_entry *e, void *arg);
+	void *cb_arg;
+	struct objstore_op *ops;
+	int r;
+};
+
+static void call_run(void *arg)
+{
+	struct call *c = arg;
+	const struct objstore_ops *o = c->os->ops;
+	switch (c->kind) {
+	case CALL_PUT:
+		c->r = o->put(c->os, c->key, c->data, c->len);
+		break;
+	case CALL_GET:
+		c->r = o->get(c->os, c->key, c->buf, c->cap, c->out);
+		break;
+	case CALL_RANGE:
+		c->r = o->get_range(c->os, c->key, c->off, c->len, c->buf, c->out);
+		break;
+	case CALL_HEAD:
+		c->r = o->head(c->os, c->key, c->size);
+		break;
+	case CALL_DELETE:
+		c->r = o->delete (c->os, c->key);
+		break;
+	case CALL_LIST:
+		c->r = o->list(c->os, c->key, c->cb, c->cb_arg);
+		break;
+	case CALL_BATCH:
+		c->r = o->batch(c->os, c->ops, c->n);
+		break;
+	case CALL_CHECK:
+		c->r = o->check(c->os);
+		break;
+	case CALL_CREATE:
+		c->r = o->create_bucket(c->os);
+		break;
+	}
+}
+
+static int call(struct call *c)
+{
+	bool quick =
+	    c->os->local && (c->kind == CALL_GET || c->kind == CALL_RANGE || c->kind == CALL_HEAD);
+	if (quick)
+		call_run(c);
+	else
+		coro_offload(call_run, c);
+	return c->r;
+}
+
 int objstore_check(struct objstore *os)
 {
-	return os ? os->ops->check(os) : -EINVAL;
+	return os ? call(&(struct call){.kind = CALL_CHECK, .os = os}) : -EINVAL;
 }
 
 int objstore_create_bucket(struct objstore *os)
 {
-	return os ? os->ops->create_bucket(os) : -EINVAL;
+	return os ? call(&(struct call){.kind = CALL_CREATE, .os = os}) : -EINVAL;
 }
 
 int objstore_put(struct objstore *os, const char *key, const void *buf, size_t len)
 {
 	if (!os || !objstore_key_valid(key) || (len && !buf))
 		return -EINVAL;
-	return os->ops->put(os, key, buf, len);
+	return call(
+	    &(struct call){.kind = CALL_PUT, .os = os, .key = key, .data = buf, .len = len});
 }
 
 int objstore_get(struct objstore *os, const char *key, void *buf, size_t cap, size_t *len)
@@ -144,7 +226,8 @@ int objstore_get(struct objstore *os, const char *key, void *buf, size_t cap, si
 	*len = 0;
 	if (!os || !objstore_key_valid(key) || (cap && !buf))
 		return -EINVAL;
-	return os->ops->get(os, key, buf, cap, len);
+	return call(&(struct call){
+	    .kind = CALL_GET, .os = os, .key = key, .buf = buf, .cap = cap, .out = len});
 }
 
 int objstore_get_range(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
@@ -156,21 +239,27 @@ int objstore_get_range(struct objstore *os, const char *key, uint64_t off, size_
 	if (!os || !objstore_key_valid(key) || (len && !buf) || off > INT64_MAX ||
 	    len > (uint64_t)INT64_MAX - off)
 		return -EINVAL;
-	return os->ops->get_range(os, key, off, len, buf, got);
+	return call(&(struct call){.kind = CALL_RANGE,
+				   .os = os,
+				   .key = key,
+				   .off = off,
+				   .len = len,
+				   .buf = buf,
+				   .out = got});
 }
 
 int objstore_head(struct objstore *os, const char *key, uint64_t *size)
 {
 	if (!os || !objstore_key_valid(key) || !size)
 		return -EINVAL;
-	return os->ops->head(os, key, size);
+	return call(&(struct call){.kind = CALL_HEAD, .os = os, .key = key, .size = size});
 }
 
 int objstore_delete(struct objstore *os, const char *key)
 {
 	if (!os || !objstore_key_valid(key))
 		return -EINVAL;
-	return os->ops->delete (os, key);
+	return call(&(struct call){.kind = CALL_DELETE, .os = os, .key = key});
 }
 
 int objstore_list(struct objstore *os, const char *prefix,
@@ -180,7 +269,8 @@ int objstore_list(struct objstore *os, const char *prefix,
 		prefix = "";
 	if (!os || !cb || !prefix_valid(prefix))
 		return -EINVAL;
-	return os->ops->list(os, prefix, cb, arg);
+	return call(
+	    &(struct call){.kind = CALL_LIST, .os = os, .key = prefix, .cb = cb, .cb_arg = arg});
 }
 
 static bool op_valid(const struct objstore_op *op)
@@ -205,5 +295,5 @@ int objstore_batch(struct objstore *os, struct objstore_op *ops, size_t n)
 	}
 	if (n == 0)
 		return 0;
-	return os->ops->batch(os, ops, n);
+	return call(&(struct call){.kind = CALL_BATCH, .os = os, .ops = ops, .n = n});
 }

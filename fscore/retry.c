@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "coro.h"
+
 static uint32_t jitter_random(void)
 {
 	/* Thread-local xorshift: jitter needs spread, not cryptographic quality. */
@@ -10,7 +12,8 @@ static uint32_t jitter_random(void)
 	if (state == 0) {
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		state = ((uint64_t)ts.tv_nsec << 17) ^ (uint64_t)(uintptr_t)&state ^ (uint64_t)ts.tv_sec;
+		state = ((uint64_t)ts.tv_nsec << 17) ^ (uint64_t)(uintptr_t)&state ^
+			(uint64_t)ts.tv_sec;
 		if (state == 0)
 			state = 0x9e3779b97f4a7c15ULL;
 	}
@@ -36,9 +39,7 @@ bool retry_wait(const struct retry_policy *p, unsigned attempt)
 {
 	if (attempt >= p->max_attempts)
 		return false;
-	uint32_t ms = retry_backoff_ms(p, attempt);
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0)
-		;
+	/* A coroutine parks meanwhile, so its loop serves others. */
+	coro_sleep_ms(retry_backoff_ms(p, attempt));
 	return true;
 }

@@ -15,11 +15,10 @@
 #include "vfs_impl.h"
 #include "writer.h"
 
-#define SLICE_ID_BATCH 1000
+#define SLICE_ID_BATCH	  1000
 #define HEARTBEAT_SECONDS 10
 
-static int find_region(struct vfs *v, struct meta *boot, const char *want, char *err,
-		       size_t errlen)
+static int find_region(struct vfs *v, struct meta *boot, const char *want, char *err, size_t errlen)
 {
 	struct region_info regions[MCFS_MAX_REGIONS];
 	size_t n = 0;
@@ -69,7 +68,8 @@ static int load_volume(struct vfs *v, const struct vfs_options *opt, char *err, 
 	if (r == 0)
 		r = volume_load(boot, name, &v->vol);
 	if (r < 0)
-		snprintf(err, errlen, "%s holds no usable mcfs volume (%s); run 'mcfs format' first",
+		snprintf(err, errlen,
+			 "%s holds no usable mcfs volume (%s); run 'mcfs format' first",
 			 meta_describe(boot), strerror(-r));
 	if (r == 0) {
 		volume_key(v->setting_key, sizeof(v->setting_key), v->vol.name, "setting");
@@ -87,7 +87,7 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&v->files_lock, NULL);
-	pthread_mutex_init(&v->id_lock, NULL);
+	co_mutex_init(&v->id_lock);
 	pthread_mutex_init(&v->bg_lock, NULL);
 	pthread_cond_init(&v->bg_cond, NULL);
 	if (opt->cfg)
@@ -100,9 +100,9 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 	if (r < 0)
 		goto fail;
 	struct block_cache_config cc = {
-		.mem_bytes = v->cfg.cache_mem,
-		.disk_dir = v->cfg.cache_dir[0] ? v->cfg.cache_dir : NULL,
-		.disk_bytes = v->cfg.cache_size,
+	    .mem_bytes = v->cfg.cache_mem,
+	    .disk_dir = v->cfg.cache_dir[0] ? v->cfg.cache_dir : NULL,
+	    .disk_bytes = v->cfg.cache_size,
 	};
 	r = block_cache_open(&cc, &v->cache);
 	/* Well inside the deletion delay: see chunk_cache.h. */
@@ -170,7 +170,7 @@ int vfs_close(struct vfs *v)
 			struct vfs_file *f = v->files[i];
 			v->files[i] = f->next;
 			writer_free(f->writer);
-			pthread_rwlock_destroy(&f->lock);
+			co_rwlock_destroy(&f->lock);
 			free(f);
 		}
 	}
@@ -182,7 +182,7 @@ int vfs_close(struct vfs *v)
 	vfs_route_close(v);
 	pthread_cond_destroy(&v->bg_cond);
 	pthread_mutex_destroy(&v->bg_lock);
-	pthread_mutex_destroy(&v->id_lock);
+	co_mutex_destroy(&v->id_lock);
 	pthread_mutex_destroy(&v->files_lock);
 	free(v);
 	return r;
@@ -229,7 +229,7 @@ struct vfs_file *vfs_file_get(struct vfs *v, mcfs_ino_t ino)
 		f = calloc(1, sizeof(*f));
 		if (f) {
 			f->ino = ino;
-			pthread_rwlock_init(&f->lock, NULL);
+			co_rwlock_init(&f->lock);
 			size_t b = file_bucket(ino);
 			f->next = v->files[b];
 			v->files[b] = f;
@@ -250,7 +250,7 @@ void vfs_file_put(struct vfs *v, struct vfs_file *f)
 		while (*pp != f)
 			pp = &(*pp)->next;
 		*pp = f->next;
-		pthread_rwlock_destroy(&f->lock);
+		co_rwlock_destroy(&f->lock);
 		free(f);
 	}
 	pthread_mutex_unlock(&v->files_lock);
@@ -258,17 +258,17 @@ void vfs_file_put(struct vfs *v, struct vfs_file *f)
 
 int vfs_next_slice_id(struct vfs *v, uint64_t *id)
 {
-	pthread_mutex_lock(&v->id_lock);
+	co_mutex_lock(&v->id_lock);
 	if (v->id_next >= v->id_end) {
 		char key[128];
 		redisReply *r = NULL;
-		int rc = meta_cmdf(vfs_meta(v), &r, "HINCRBY %s slice %d",
-				   volume_key(key, sizeof(key), v->vol.name, "counter"),
-				   SLICE_ID_BATCH);
+		int rc =
+		    meta_cmdf(vfs_meta(v), &r, "HINCRBY %s slice %d",
+			      volume_key(key, sizeof(key), v->vol.name, "counter"), SLICE_ID_BATCH);
 		if (rc < 0 || r->type != REDIS_REPLY_INTEGER) {
 			if (r)
 				freeReplyObject(r);
-			pthread_mutex_unlock(&v->id_lock);
+			co_mutex_unlock(&v->id_lock);
 			return rc < 0 ? rc : -EIO;
 		}
 		v->id_end = (uint64_t)r->integer + 1;
@@ -276,7 +276,7 @@ int vfs_next_slice_id(struct vfs *v, uint64_t *id)
 		freeReplyObject(r);
 	}
 	*id = v->id_next++;
-	pthread_mutex_unlock(&v->id_lock);
+	co_mutex_unlock(&v->id_lock);
 	return 0;
 }
 

@@ -184,12 +184,12 @@ static int read_file(struct vfs *v, mcfs_ino_t ino, const struct mcfs_attr *know
 	struct vfs_file *f = vfs_file_get(v, ino);
 	if (!f)
 		return -ENOMEM;
-	pthread_rwlock_rdlock(&f->lock);
+	co_rwlock_rdlock(&f->lock);
 	struct mcfs_attr a;
 	int r = known ? 0 : vfs_getattr_committed(v, ino, &a);
 	if (r == 0)
 		r = read_locked(v, f, known ? known : &a, off, len, buf, got, eof);
-	pthread_rwlock_unlock(&f->lock);
+	co_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
 	return r;
 }
@@ -235,7 +235,7 @@ int vfs_write_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_
 	if (!f)
 		return -ENOMEM;
 	int r = 0;
-	pthread_rwlock_wrlock(&f->lock);
+	co_rwlock_wrlock(&f->lock);
 	if (!f->writer)
 		f->writer = writer_new(v, a->ino);
 	if (!f->writer) {
@@ -257,7 +257,7 @@ int vfs_write_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_
 			out->size = writer_end(f->writer);
 		out->mtime = out->ctime = f->dirty_mtime;
 	}
-	pthread_rwlock_unlock(&f->lock);
+	co_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
 	return r;
 }
@@ -281,9 +281,9 @@ int vfs_flush(struct vfs *v, mcfs_ino_t ino)
 	struct vfs_file *f = vfs_file_find(v, ino);
 	if (!f)
 		return 0;
-	pthread_rwlock_wrlock(&f->lock);
+	co_rwlock_wrlock(&f->lock);
 	int r = flush_locked(v, f, NULL);
-	pthread_rwlock_unlock(&f->lock);
+	co_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
 	return r;
 }
@@ -294,12 +294,12 @@ int vfs_flush_getattr(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
 	bool have = false;
 	int r = 0;
 	if (f) {
-		pthread_rwlock_wrlock(&f->lock);
+		co_rwlock_wrlock(&f->lock);
 		/* The commit script answers with the attributes it left. */
 		out->ino = 0;
 		r = flush_locked(v, f, out);
 		have = r == 0 && out->ino == ino;
-		pthread_rwlock_unlock(&f->lock);
+		co_rwlock_unlock(&f->lock);
 		vfs_file_put(v, f);
 	}
 	if (r == 0 && !have)
@@ -346,7 +346,7 @@ void vfs_merge_pending(struct vfs *v, struct mcfs_attr *a)
 	struct vfs_file *f = vfs_file_find(v, a->ino);
 	if (!f)
 		return;
-	pthread_rwlock_rdlock(&f->lock);
+	co_rwlock_rdlock(&f->lock);
 	if (f->writer && !writer_empty(f->writer)) {
 		a->pending = true;
 		uint64_t end = writer_end(f->writer);
@@ -360,7 +360,7 @@ void vfs_merge_pending(struct vfs *v, struct mcfs_attr *a)
 			a->ctime = f->dirty_mtime;
 		}
 	}
-	pthread_rwlock_unlock(&f->lock);
+	co_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
 }
 
@@ -385,13 +385,13 @@ int vfs_open_file(struct vfs *v, mcfs_ino_t ino)
 	struct vfs_file *f = vfs_file_get(v, ino);
 	if (!f)
 		return -ENOMEM;
-	pthread_rwlock_wrlock(&f->lock);
+	co_rwlock_wrlock(&f->lock);
 	int r = 0;
 	if (f->opens == 0)
 		r = track_open(v, ino, true);
 	if (r == 0)
 		f->opens++;
-	pthread_rwlock_unlock(&f->lock);
+	co_rwlock_unlock(&f->lock);
 	if (r < 0)
 		vfs_file_put(v, f);
 	/* On success the reference stays until vfs_release(). */
@@ -403,7 +403,7 @@ int vfs_release(struct vfs *v, mcfs_ino_t ino)
 	struct vfs_file *f = vfs_file_find(v, ino);
 	if (!f)
 		return -EBADF;
-	pthread_rwlock_wrlock(&f->lock);
+	co_rwlock_wrlock(&f->lock);
 	int r = 0;
 	if (f->opens == 0) {
 		r = -EBADF;
@@ -416,7 +416,7 @@ int vfs_release(struct vfs *v, mcfs_ino_t ino)
 		}
 	}
 	bool drop_open_ref = r != -EBADF;
-	pthread_rwlock_unlock(&f->lock);
+	co_rwlock_unlock(&f->lock);
 	vfs_file_put(v, f);
 	if (drop_open_ref)
 		vfs_file_put(v, f);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "cache.h"
+#include "cosync.h"
 #include "chunk_cache.h"
 #include "config.h"
 #include "meta.h"
@@ -27,7 +28,7 @@ struct vfs_file {
 	mcfs_ino_t ino;
 	unsigned users;		     /* callers inside vfs functions, plus one per open */
 	unsigned opens;		     /* vfs_open_file() count */
-	pthread_rwlock_t lock;	     /* readers share it; writes and flushes take it alone */
+	struct co_rwlock lock;	     /* readers share it; writes and flushes take it alone */
 	struct writer *writer;	     /* buffered writes, NULL when clean */
 	uint32_t writer_uid;	     /* who wrote last (a non-root write clears suid/sgid) */
 	struct timespec dirty_mtime; /* time of the last buffered write */
@@ -56,7 +57,7 @@ struct vfs {
 	struct vfs_file *files[VFS_FILE_BUCKETS];
 
 	/* slice ids are handed out in ranges to save a round trip per slice */
-	pthread_mutex_t id_lock;
+	struct co_mutex id_lock; /* held across the Redis call that takes a new range */
 	uint64_t id_next, id_end;
 
 	uint64_t buffered_bytes; /* atomic: write buffers in memory */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cosync.h"
 #include "layout.h"
 #include "log.h"
 #include "meta_ops.h"
@@ -59,8 +60,8 @@ struct writer {
 	struct pending_slice *head, *tail;
 	unsigned nslices, writes;
 	uint64_t end;
-	pthread_mutex_t lock; /* block states, shared with upload jobs */
-	pthread_cond_t cond;
+	pthread_mutex_t lock; /* block states, shared with upload jobs; never held across a wait */
+	struct co_cond cond;  /* inflight reached 0; the flusher may be a coroutine */
 	unsigned inflight;
 };
 
@@ -78,7 +79,7 @@ struct writer *writer_new(struct vfs *v, mcfs_ino_t ino)
 	w->v = v;
 	w->ino = ino;
 	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->cond, NULL);
+	w->cond = (struct co_cond)CO_COND_INITIALIZER;
 	return w;
 }
 
@@ -105,7 +106,7 @@ static void wait_uploads(struct writer *w)
 {
 	pthread_mutex_lock(&w->lock);
 	while (w->inflight)
-		pthread_cond_wait(&w->cond, &w->lock);
+		co_cond_wait(&w->cond, &w->lock);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -119,7 +120,6 @@ void writer_free(struct writer *w)
 		w->head = s->next;
 		slice_free(w, s);
 	}
-	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 }
@@ -153,7 +153,7 @@ static void upload_block(void *arg)
 		log_warn("upload of %s failed: %s", key, strerror(-r));
 	}
 	if (--w->inflight == 0)
-		pthread_cond_broadcast(&w->cond);
+		co_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	/* w may be gone once inflight dropped: only v (which outlives it) from here. */
 	if (adopted)

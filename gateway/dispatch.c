@@ -125,12 +125,14 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 	void *args = calloc(1, p->args_size);
 	void *res = calloc(1, p->res_size);
 	size_t cap = p->reply_cap ? p->reply_cap : SMALL_REPLY;
-	uint8_t *buf = malloc(cap);
+	/* The transport takes the buffer as it is, room for its record mark included. */
+	uint8_t *room = malloc(RPC_REPLY_HEADROOM + cap);
+	uint8_t *buf = room ? room + RPC_REPLY_HEADROOM : NULL;
 	if (!args || !res || !buf) {
 		uint8_t small[128];
 		free(args);
 		free(res);
-		free(buf);
+		free(room);
 		reply_small(rq, rpc_encode_system_err(small, sizeof(small), req->hdr.xid), small);
 		return;
 	}
@@ -138,7 +140,7 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 		reply_small(rq, rpc_encode_garbage_args(buf, cap, req->hdr.xid), buf);
 		free(args);
 		free(res);
-		free(buf);
+		free(room);
 		return;
 	}
 	struct drc_key key = {.peer = rq->peer,
@@ -175,13 +177,18 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 			else
 				drc_abandon(req->gw->drc, &key);
 		}
-		reply_small(rq, len, buf);
+		if (len > 0) {
+			rpc_request_reply_adopt(rq, room, (size_t)len);
+			room = NULL;
+		} else {
+			rpc_request_drop(rq);
+		}
 	}
 	xdr_free(p->xdr_res, res);
 	rpc_free_args(p->xdr_args, args);
 	free(args);
 	free(res);
-	free(buf);
+	free(room);
 }
 
 void gateway_handle(struct rpc_request *rq, void *arg)

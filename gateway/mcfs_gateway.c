@@ -15,6 +15,7 @@
 
 #include "autoconfig.h"
 #include "config.h"
+#include "coro.h"
 #include "daemon.h"
 #include "gateway.h"
 #include "log.h"
@@ -195,8 +196,13 @@ static int apply_options(const struct options *o, struct mcfs_config *cfg, char 
 		snprintf(cfg->log_level, sizeof(cfg->log_level), "%s", o->log_level);
 	if (o->syslog)
 		cfg->log_syslog = true;
-	if (o->threads)
+	if (o->threads) {
+		if (o->threads > 64) {
+			snprintf(err, len, "bad --threads %u: 1 to 64 event loops", o->threads);
+			return -EINVAL;
+		}
 		cfg->threads = o->threads;
+	}
 	if (o->cache_size && size_parse(o->cache_size, &cfg->cache_size) < 0) {
 		snprintf(err, len, "bad --cache-size '%s'", o->cache_size);
 		return -EINVAL;
@@ -317,6 +323,7 @@ static int serve(const struct mcfs_config *cfg, bool use_rpcbind)
 				 .region = cfg->region[0] ? cfg->region : NULL,
 				 .cfg = cfg,
 				 .background = true};
+	coro_offload_threads(cfg->blocking_threads);
 	int r = vfs_open(&vo, &gw.vfs, err, sizeof(err));
 	if (r == 0) {
 		init_identity();
@@ -339,7 +346,7 @@ static int serve(const struct mcfs_config *cfg, bool use_rpcbind)
 	struct rpc_transport_config tc = {.listen_addr = addr,
 					  .port = port,
 					  .udp = true,
-					  .workers = cfg->threads,
+					  .loops = cfg->threads,
 					  .conn_closed = nfs4_conn_closed};
 	if (r == 0) {
 		r = rpc_transport_start(&tc, gateway_handle, &gw, &transport);

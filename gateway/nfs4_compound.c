@@ -346,10 +346,11 @@ static void reply_error(struct nfs_req *req, int (*enc)(uint8_t *, size_t, uint3
 static void reply_body(struct run *run, const void *body, size_t len)
 {
 	struct nfs_req *req = run->c.req;
-	uint8_t *buf = malloc(len + 64);
+	uint8_t *room = malloc(RPC_REPLY_HEADROOM + len + 64);
+	uint8_t *buf = room ? room + RPC_REPLY_HEADROOM : NULL;
 	int hl = buf ? rpc_encode_success_header(buf, 64, req->hdr.xid) : -ENOMEM;
 	if (hl < 0) {
-		free(buf);
+		free(room);
 		if (run->drc)
 			drc_abandon(req->gw->drc, &run->drc_key);
 		reply_error(req, rpc_encode_system_err);
@@ -358,8 +359,7 @@ static void reply_body(struct run *run, const void *body, size_t len)
 	memcpy(buf + hl, body, len);
 	if (run->drc)
 		drc_finish(req->gw->drc, &run->drc_key, buf, (size_t)hl + len);
-	rpc_request_reply(req->rq, buf, (size_t)hl + len);
-	free(buf);
+	rpc_request_reply_adopt(req->rq, room, (size_t)hl + len);
 }
 
 /* Encodes res; *out is malloc'd. */

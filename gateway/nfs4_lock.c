@@ -286,9 +286,9 @@ enum ns4_status ns4_lock(struct ns4_mgr *m, const struct ns4_lock_args *a, struc
 	if (!mem[0] || !mem[1]) {
 		rc = NS4ERR_SERVERFAULT;
 	} else {
-		pthread_mutex_lock(&m->mu);
+		co_mutex_lock(&m->mu);
 		rc = lock_locked(m, a, type, last, mem, out, denied);
-		pthread_mutex_unlock(&m->mu);
+		co_mutex_unlock(&m->mu);
 	}
 	free(mem[0]);
 	free(mem[1]);
@@ -336,9 +336,9 @@ enum ns4_status ns4_locku(struct ns4_mgr *m, uint64_t clientid, const struct ns4
 	struct ns4_lock *spare = malloc(sizeof(*spare));
 	if (!spare)
 		return NS4ERR_SERVERFAULT;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	rc = locku_locked(m, clientid, s, fileid, offset, last, &spare, out);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	free(spare);
 	return rc;
 }
@@ -355,7 +355,7 @@ enum ns4_status ns4_lockt(struct ns4_mgr *m, uint64_t clientid, const void *owne
 	if (rc != NS4_OK)
 		return rc;
 	struct ns4_client *clp;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	rc = ns4_client_get(m, clientid, &clp);
 	if (rc == NS4_OK)
 		rc = ns4_grace_check(m, clp, false);
@@ -368,7 +368,7 @@ enum ns4_status ns4_lockt(struct ns4_mgr *m, uint64_t clientid, const void *owne
 			rc = NS4ERR_DENIED;
 		}
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -376,7 +376,7 @@ enum ns4_status ns4_release_lockowner(struct ns4_mgr *m, uint64_t clientid, cons
 				      uint32_t owner_len)
 {
 	struct ns4_client *clp;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = ns4_client_get(m, clientid, &clp);
 	struct ns4_owner *lo = rc == NS4_OK ? ns4_owner_find(clp, true, owner, owner_len) : NULL;
 	for (struct ns4_stid *s = lo ? lo->stids : NULL; s; s = s->onext)
@@ -384,6 +384,6 @@ enum ns4_status ns4_release_lockowner(struct ns4_mgr *m, uint64_t clientid, cons
 			rc = NS4ERR_LOCKS_HELD;
 	if (lo && rc == NS4_OK)
 		ns4_owner_free(m, lo);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }

@@ -197,10 +197,10 @@ enum ns4_status ns4_create_session(struct ns4_mgr *m, uint64_t clientid, uint32_
 				   const struct ns4_chan_attrs *back, const char *principal,
 				   uint64_t connid, struct ns4_cs_res *res)
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc =
 	    cs_locked(m, clientid, sequence, flags, fore, back, principal, connid, res);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -268,9 +268,9 @@ enum ns4_status ns4_sequence(struct ns4_mgr *m, const struct ns4_seq_args *a,
 			     struct ns4_seq_res *res)
 {
 	memset(res, 0, sizeof(*res));
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = seq_locked(m, a, res);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -302,9 +302,9 @@ static enum ns4_status done_locked(struct ns4_mgr *m, const uint8_t sid[NS4_SESS
 enum ns4_status ns4_sequence_done(struct ns4_mgr *m, const uint8_t sessionid[NS4_SESSIONID_SIZE],
 				  uint32_t slotid, const void *reply, size_t len)
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = done_locked(m, sessionid, slotid, reply, len);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -312,13 +312,13 @@ enum ns4_status ns4_sequence_done(struct ns4_mgr *m, const uint8_t sessionid[NS4
 
 enum ns4_status ns4_destroy_session(struct ns4_mgr *m, const uint8_t sessionid[NS4_SESSIONID_SIZE])
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	struct ns4_session *ses = session_find(m, sessionid);
 	if (ses) {
 		ns4_renew_client(m, ses->clp);
 		ns4_session_free(m, ses);
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return ses ? NS4_OK : NS4ERR_BADSESSION;
 }
 
@@ -342,20 +342,20 @@ enum ns4_status ns4_bind_conn(struct ns4_mgr *m, const uint8_t sessionid[NS4_SES
 	uint32_t d = bind_dir(dir);
 	if (!d)
 		return NS4ERR_INVAL;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	struct ns4_session *ses = session_find(m, sessionid);
 	if (ses) {
 		conn_bind(ses, connid, d);
 		ns4_renew_client(m, ses->clp);
 		*dir_out = d;
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return ses ? NS4_OK : NS4ERR_BADSESSION;
 }
 
 void ns4_conn_closed(struct ns4_mgr *m, uint64_t connid)
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	for (struct ns4_client *clp = m->clients; clp; clp = clp->next) {
 		for (struct ns4_session *ses = clp->sessions; ses; ses = ses->next) {
 			for (uint32_t i = 0; i < ses->nconns; i++) {
@@ -368,5 +368,5 @@ void ns4_conn_closed(struct ns4_mgr *m, uint64_t connid)
 			}
 		}
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 }

@@ -121,10 +121,10 @@ static void grace_update(struct ns4_mgr *m)
 
 bool ns4_in_grace(struct ns4_mgr *m)
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	grace_update(m);
 	bool g = m->grace;
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return g;
 }
 
@@ -205,12 +205,13 @@ int ns4_create(const struct ns4_config *cfg, struct ns4_mgr **out)
 	config_defaults(&m->cfg);
 	m->epoch = m->cfg.boot_epoch;
 	m->loaded = calloc(m->cfg.max_clients, sizeof(*m->loaded));
-	if (!m->loaded || tables_init(m) || pthread_mutex_init(&m->mu, NULL)) {
+	if (!m->loaded || tables_init(m)) {
 		tables_fini(m);
 		free(m->loaded);
 		free(m);
 		return -ENOMEM;
 	}
+	co_mutex_init(&m->mu);
 	const struct ns4_hooks *h = m->cfg.hooks;
 	if (h && h->load_clients && h->load_clients(h->arg, load_one, m) < 0)
 		m->nloaded = 0;
@@ -231,7 +232,7 @@ void ns4_destroy(struct ns4_mgr *m)
 	tables_fini(m);
 	free(m->loaded);
 	free(m->released);
-	pthread_mutex_destroy(&m->mu);
+	co_mutex_destroy(&m->mu);
 	free(m);
 }
 
@@ -401,7 +402,7 @@ enum ns4_status ns4_setclientid(struct ns4_mgr *m, const struct ns4_client_id *c
 	enum ns4_status st = NS4_OK;
 	if (cid->owner_len > NS4_OWNER_MAX)
 		return NS4ERR_INVAL;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	struct ns4_client *conf = client_by_name(m, cid, true);
 	struct ns4_client *unconf = client_by_name(m, cid, false);
 	if (conf && !princ_eq(conf, principal) && client_in_use(m, conf)) {
@@ -424,7 +425,7 @@ enum ns4_status ns4_setclientid(struct ns4_mgr *m, const struct ns4_client_id *c
 	*clientid = clp->clientid;
 	memcpy(confirm, clp->confirm, NS4_VERIFIER_SIZE);
 out:
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return st;
 }
 
@@ -471,18 +472,18 @@ enum ns4_status ns4_setclientid_confirm(struct ns4_mgr *m, uint64_t clientid,
 					const uint8_t confirm[NS4_VERIFIER_SIZE],
 					const char *principal)
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status st = confirm_locked(m, clientid, confirm, principal);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return st;
 }
 
 enum ns4_status ns4_renew(struct ns4_mgr *m, uint64_t clientid)
 {
 	struct ns4_client *clp;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status st = ns4_client_get(m, clientid, &clp);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return st;
 }
 
@@ -544,16 +545,16 @@ enum ns4_status ns4_exchange_id(struct ns4_mgr *m, const struct ns4_client_id *c
 {
 	if ((flags & ~NS4_EXID_CLIENT_FLAGS) || cid->owner_len > NS4_OWNER_MAX)
 		return NS4ERR_INVAL;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status st = exid_locked(m, cid, principal, flags, res);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return st;
 }
 
 enum ns4_status ns4_destroy_clientid(struct ns4_mgr *m, uint64_t clientid)
 {
 	enum ns4_status st = NS4_OK;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	struct ns4_client *clp = NULL;
 	if (id_is_ours(m, clientid)) {
 		clp = ns4_client_by_id(m, clientid, true);
@@ -569,14 +570,14 @@ enum ns4_status ns4_destroy_clientid(struct ns4_mgr *m, uint64_t clientid)
 			persist(m, clp, false);
 		ns4_client_free(m, clp);
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return st;
 }
 
 enum ns4_status ns4_reclaim_complete(struct ns4_mgr *m, uint64_t clientid)
 {
 	struct ns4_client *clp;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status st = ns4_client_get(m, clientid, &clp);
 	if (st == NS4_OK && clp->reclaim_done)
 		st = NS4ERR_COMPLETE_ALREADY;
@@ -586,7 +587,7 @@ enum ns4_status ns4_reclaim_complete(struct ns4_mgr *m, uint64_t clientid)
 			m->reclaim_pending--;
 		grace_update(m);
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return st;
 }
 
@@ -595,7 +596,7 @@ enum ns4_status ns4_reclaim_complete(struct ns4_mgr *m, uint64_t clientid)
 unsigned ns4_expire(struct ns4_mgr *m)
 {
 	unsigned n = 0;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	uint64_t now = ns4_now(m);
 	struct ns4_client *clp = m->clients, *next;
 	for (; clp; clp = next) {
@@ -611,17 +612,17 @@ unsigned ns4_expire(struct ns4_mgr *m)
 		ns4_client_free(m, clp);
 	}
 	grace_update(m);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return n;
 }
 
 size_t ns4_take_released(struct ns4_mgr *m, uint64_t **fileids)
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	size_t n = m->nreleased;
 	*fileids = m->released;
 	m->released = NULL;
 	m->nreleased = m->released_cap = 0;
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return n;
 }

@@ -7,6 +7,8 @@
 
 #include <pthread.h>
 
+#include "cosync.h"
+
 #define NS4_EXPIRED_RING 1024
 #define NS4_MAX_CONNS	 16
 
@@ -133,7 +135,7 @@ struct ns4_session {
 };
 
 struct ns4_mgr {
-	pthread_mutex_t mu;
+	struct co_mutex mu; /* held across client record writes to Redis */
 	struct ns4_config cfg;
 	uint32_t epoch;
 	uint64_t grace_end;

@@ -355,7 +355,7 @@ enum ns4_status ns4_seq_open_begin(struct ns4_mgr *m, uint64_t clientid, const v
 	ctx->clientid = clientid;
 	ctx->owner = owner;
 	ctx->owner_len = owner_len;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = ns4_client_get(m, clientid, &clp);
 	struct ns4_owner *oo = rc == NS4_OK ? ns4_owner_find(clp, false, owner, owner_len) : NULL;
 	/* An OPEN on a never-confirmed owner, other than a retransmission,
@@ -368,7 +368,7 @@ enum ns4_status ns4_seq_open_begin(struct ns4_mgr *m, uint64_t clientid, const v
 	}
 	if (oo)
 		rc = seq_check(m, oo, seqid, ctx);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -377,7 +377,7 @@ enum ns4_status ns4_seq_stateid_begin(struct ns4_mgr *m, const struct ns4_statei
 {
 	struct ns4_stid *st;
 	seqctx_init(ctx, seqid);
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = stid_find(m, s, &st);
 	if (rc == NS4_OK) {
 		struct ns4_owner *oo = st->owner;
@@ -387,7 +387,7 @@ enum ns4_status ns4_seq_stateid_begin(struct ns4_mgr *m, const struct ns4_statei
 		else
 			rc = seq_check(m, oo, seqid, ctx);
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -406,7 +406,7 @@ void ns4_seq_end(struct ns4_mgr *m, const struct ns4_seqctx *ctx, enum ns4_statu
 {
 	if (ctx->replay)
 		return;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	struct ns4_owner *oo = seq_owner(m, ctx);
 	if (!oo)
 		goto out;
@@ -428,7 +428,7 @@ void ns4_seq_end(struct ns4_mgr *m, const struct ns4_seqctx *ctx, enum ns4_statu
 		}
 	}
 out:
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 }
 
 /* ---- opens ---- */
@@ -522,9 +522,9 @@ enum ns4_status ns4_open(struct ns4_mgr *m, const struct ns4_open_args *a, struc
 		return NS4ERR_INVAL;
 	if (a->owner_len > NS4_OWNER_MAX)
 		return NS4ERR_BADXDR;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = open_locked(m, a, access, res);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -532,7 +532,7 @@ enum ns4_status ns4_open_confirm(struct ns4_mgr *m, const struct ns4_stateid *s,
 				 struct ns4_stateid *out)
 {
 	struct ns4_stid *st;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = open_lookup(m, 0, s, fileid, &st);
 	if (rc == NS4_OK && (st->owner->confirmed || st->owner->clp->minor > 0))
 		rc = NS4ERR_BAD_STATEID;
@@ -541,7 +541,7 @@ enum ns4_status ns4_open_confirm(struct ns4_mgr *m, const struct ns4_stateid *s,
 		st->seqid++;
 		ns4_stid_encode(m, st, out);
 	}
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -586,9 +586,9 @@ enum ns4_status ns4_open_downgrade(struct ns4_mgr *m, uint64_t clientid,
 	access &= ~NS4_ACCESS_WANT_MASK;
 	if (!share_valid(access, deny))
 		return NS4ERR_INVAL;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = downgrade_locked(m, clientid, s, fileid, access, deny, out);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -629,10 +629,10 @@ enum ns4_status ns4_close(struct ns4_mgr *m, uint64_t clientid, const struct ns4
 			  uint64_t fileid, struct ns4_stateid *out, bool *last_close)
 {
 	bool dummy;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc =
 	    close_locked(m, clientid, s, fileid, out, last_close ? last_close : &dummy);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
@@ -675,30 +675,30 @@ static enum ns4_status check_locked(struct ns4_mgr *m, const struct ns4_io_check
 
 enum ns4_status ns4_check_stateid(struct ns4_mgr *m, const struct ns4_io_check *c)
 {
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = check_locked(m, c);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
 enum ns4_status ns4_test_stateid(struct ns4_mgr *m, uint64_t clientid, const struct ns4_stateid *s)
 {
 	struct ns4_stid *st;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = ns4_stid_lookup(m, s, clientid, &st);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }
 
 enum ns4_status ns4_free_stateid(struct ns4_mgr *m, uint64_t clientid, const struct ns4_stateid *s)
 {
 	struct ns4_stid *st;
-	pthread_mutex_lock(&m->mu);
+	co_mutex_lock(&m->mu);
 	enum ns4_status rc = ns4_stid_lookup(m, s, clientid, &st);
 	if (rc == NS4_OK && (!st->is_lock || st->nlocks))
 		rc = NS4ERR_LOCKS_HELD;
 	if (rc == NS4_OK)
 		ns4_stid_free(m, st, false);
-	pthread_mutex_unlock(&m->mu);
+	co_mutex_unlock(&m->mu);
 	return rc;
 }

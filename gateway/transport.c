@@ -1,9 +1,11 @@
 /*
- * RPC transport: listening sockets, the epoll event loop, start and stop.
- * TCP connections are in transport_conn.c, requests, workers and UDP in
+ * RPC transport: listening sockets, the event loops (one thread each),
+ * handing connections to loops, the per-loop flush of replies, start and
+ * stop. TCP connections are in transport_conn.c, requests and UDP in
  * transport_req.c; the threading rules are in transport_impl.h.
  */
 #include "transport_impl.h"
+#include "coro.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -13,23 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_WORKERS	  1024
-#define EPOLL_BATCH	  64
 #define ACCEPTS_PER_EVENT 64
-#define KICKS_PER_ROUND	  4096
 #define SCAN_INTERVAL_MS  1000
 /* After EMFILE and the like, the listening socket stays readable: back off. */
 #define ACCEPT_BACKOFF_MS 100
 
 long long rpc_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return evloop_now_ms();
 }
 
 bool rpc_log_ratelimit(long long *last)
@@ -58,32 +54,6 @@ void rpc_addr_str(const struct sockaddr_storage *ss, char *buf, size_t len)
 	}
 }
 
-void rpc_wake(struct rpc_transport *t)
-{
-	uint64_t one = 1;
-	/* EAGAIN means the counter is already non-zero: the loop wakes anyway. */
-	ssize_t r = write(t->wakefd, &one, sizeof(one));
-	(void)r;
-}
-
-void rpc_conn_kick(struct rpc_conn *c)
-{
-	struct rpc_transport *t = c->t;
-	bool wake = false;
-
-	pthread_mutex_lock(&t->kick_lock);
-	if (!c->kicked) {
-		c->kicked = true;
-		atomic_fetch_add(&c->refs, 1);
-		c->kick_next = t->kick_head;
-		t->kick_head = c;
-		wake = true;
-	}
-	pthread_mutex_unlock(&t->kick_lock);
-	if (wake)
-		rpc_wake(t);
-}
-
 void rpc_conn_put(struct rpc_conn *c)
 {
 	if (atomic_fetch_sub(&c->refs, 1) != 1)
@@ -91,6 +61,7 @@ void rpc_conn_put(struct rpc_conn *c)
 	struct out_chunk *o = c->out_head;
 	while (o) {
 		struct out_chunk *next = o->next;
+		free(o->owned);
 		free(o);
 		o = next;
 	}
@@ -118,17 +89,151 @@ bool rpc_conn_done_locked(struct rpc_conn *c)
 	return c->inflight == 0 && (c->eof || atomic_load(&c->t->stopping));
 }
 
-/* ------------------------------------------------------------ event loop */
+/* ------------------------------------------------------------ flushing, kicks */
+
+/* A connection's turn after the round: send its replies, then look at it
+ * again (resume reading, close when answered). */
+static void conn_revisit(struct rpc_conn *c)
+{
+	if (c->udp) {
+		rpc_udp_update(c->t);
+		return;
+	}
+	if (!c->open)
+		return;
+	rpc_conn_flush(c);
+	rpc_conn_update(c);
+}
+
+static void loop_flush(struct ev_hook *h)
+{
+	struct rpc_loop *l = (struct rpc_loop *)((char *)h - offsetof(struct rpc_loop, flush_hook));
+	while (l->flush_head) {
+		struct rpc_conn *c = l->flush_head;
+		l->flush_head = c->flush_next;
+		c->flush_queued = false;
+		conn_revisit(c);
+		rpc_conn_put(c);
+	}
+}
+
+void rpc_conn_flush_later(struct rpc_conn *c)
+{
+	struct rpc_loop *l = c->loop;
+	if (c->flush_queued)
+		return;
+	c->flush_queued = true;
+	atomic_fetch_add(&c->refs, 1);
+	c->flush_next = l->flush_head;
+	l->flush_head = c;
+	evloop_defer(l->ev, &l->flush_hook, loop_flush);
+}
+
+static void loop_kicks(struct ev_task *task)
+{
+	struct rpc_loop *l =
+	    (struct rpc_loop *)((char *)task - offsetof(struct rpc_loop, kick_task));
+	for (;;) {
+		pthread_mutex_lock(&l->kick_lock);
+		struct rpc_conn *c = l->kick_head;
+		if (c) {
+			l->kick_head = c->kick_next;
+			c->kicked = false;
+		} else {
+			l->kick_posted = false;
+		}
+		pthread_mutex_unlock(&l->kick_lock);
+		if (!c)
+			return;
+		conn_revisit(c);
+		rpc_conn_put(c);
+	}
+}
+
+void rpc_conn_kick(struct rpc_conn *c)
+{
+	if (rpc_conn_on_own_loop(c)) {
+		rpc_conn_flush_later(c);
+		return;
+	}
+	struct rpc_loop *l = c->loop;
+	bool post = false;
+	pthread_mutex_lock(&l->kick_lock);
+	if (!c->kicked) {
+		c->kicked = true;
+		atomic_fetch_add(&c->refs, 1);
+		c->kick_next = l->kick_head;
+		l->kick_head = c;
+	}
+	if (!l->kick_posted)
+		post = l->kick_posted = true;
+	pthread_mutex_unlock(&l->kick_lock);
+	if (post)
+		evloop_post_task(l->ev, &l->kick_task);
+}
+
+/* ------------------------------------------------------------ accepting */
+
+struct handoff {
+	struct rpc_loop *l;
+	int fd;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+};
+
+static void open_on_loop(void *arg)
+{
+	struct handoff *h = arg;
+	struct rpc_transport *t = h->l->t;
+	int rc = atomic_load(&t->stopping) ? -ESHUTDOWN : rpc_conn_open(h->l, h->fd, &h->ss, h->sl);
+	if (rc < 0) {
+		if (rc != -ESHUTDOWN && rpc_log_ratelimit(&t->log_refuse_ms))
+			log_warn("dropping a new connection: %s", strerror(-rc));
+		close(h->fd);
+		atomic_fetch_sub(&t->total_conns, 1);
+	}
+	free(h);
+}
+
+static void on_accept_resume(struct ev_timer *tm)
+{
+	struct rpc_transport *t =
+	    (struct rpc_transport *)((char *)tm - offsetof(struct rpc_transport, accept_timer));
+	if (t->lfd >= 0)
+		evloop_watch_set(t->loops[0].ev, &t->listen_watch, EPOLLIN);
+}
 
 static void accept_pause(struct rpc_transport *t)
 {
-	struct epoll_event ev = {.events = 0, .data.ptr = &t->listen_src};
-	epoll_ctl(t->epfd, EPOLL_CTL_MOD, t->lfd, &ev);
-	t->accept_resume_ms = rpc_now_ms() + ACCEPT_BACKOFF_MS;
+	evloop_watch_set(t->loops[0].ev, &t->listen_watch, 0);
+	evloop_timer_start(t->loops[0].ev, &t->accept_timer, rpc_now_ms() + ACCEPT_BACKOFF_MS,
+			   on_accept_resume);
 }
 
-static void loop_accept(struct rpc_transport *t)
+static void hand_over(struct rpc_transport *t, int fd, const struct sockaddr_storage *ss,
+		      socklen_t sl)
 {
+	struct rpc_loop *l = &t->loops[t->next_loop++ % t->nloops];
+	struct handoff *h = malloc(sizeof(*h));
+	if (h) {
+		*h = (struct handoff){.l = l, .fd = fd, .ss = *ss, .sl = sl};
+		if (l == &t->loops[0]) {
+			open_on_loop(h);
+			return;
+		}
+		if (evloop_post(l->ev, open_on_loop, h) == 0)
+			return;
+		free(h);
+	}
+	close(fd);
+	atomic_fetch_sub(&t->total_conns, 1);
+}
+
+static void on_listen(struct ev_watch *w, uint32_t events)
+{
+	struct rpc_transport *t =
+	    (struct rpc_transport *)((char *)w - offsetof(struct rpc_transport, listen_watch));
+	(void)events;
 	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
@@ -143,159 +248,96 @@ static void loop_accept(struct rpc_transport *t)
 			accept_pause(t);
 			return;
 		}
-		if (t->nconns >= t->cfg.max_conns) {
+		if (atomic_load(&t->total_conns) >= t->cfg.max_conns) {
 			if (rpc_log_ratelimit(&t->log_refuse_ms))
 				log_warn("refusing a connection: %u connections open (max_conns)",
-					 t->nconns);
+					 atomic_load(&t->total_conns));
 			close(fd);
 			continue;
 		}
-		int rc = rpc_conn_open(t, fd, &ss, sl);
-		if (rc < 0) {
-			if (rpc_log_ratelimit(&t->log_refuse_ms))
-				log_warn("dropping a new connection: %s", strerror(-rc));
-			close(fd);
-		}
+		atomic_fetch_add(&t->total_conns, 1);
+		hand_over(t, fd, &ss, sl);
 	}
 }
 
-static void loop_kicks(struct rpc_transport *t)
+static void on_udp(struct ev_watch *w, uint32_t events)
 {
-	for (int i = 0; i < KICKS_PER_ROUND; i++) {
-		pthread_mutex_lock(&t->kick_lock);
-		struct rpc_conn *c = t->kick_head;
-		if (c) {
-			t->kick_head = c->kick_next;
-			c->kicked = false;
-		}
-		pthread_mutex_unlock(&t->kick_lock);
-		if (!c)
-			return;
-		if (c->udp)
-			rpc_udp_update(t);
-		else
-			rpc_conn_update(c);
-		rpc_conn_put(c);
-	}
-	rpc_wake(t); /* more left: let socket events in first */
+	(void)events;
+	rpc_udp_read(((struct rpc_conn *)w)->t);
 }
 
-static void loop_begin_stop(struct rpc_transport *t)
+/* ------------------------------------------------------------ loops */
+
+void rpc_loop_report_drained(struct rpc_loop *l)
 {
+	struct rpc_transport *t = l->t;
+	if (!l->stop_seen || l->drain_reported || l->nconns > 0)
+		return;
+	l->drain_reported = true;
+	pthread_mutex_lock(&t->lock);
+	t->drained++;
+	pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+static void on_scan(struct ev_timer *tm)
+{
+	struct rpc_loop *l =
+	    (struct rpc_loop *)((char *)tm - offsetof(struct rpc_loop, scan_timer));
+	long long now = rpc_now_ms();
+	rpc_conn_scan(l, now);
+	rpc_loop_report_drained(l);
+	evloop_timer_start(l->ev, &l->scan_timer, now + SCAN_INTERVAL_MS, on_scan);
+}
+
+static void begin_stop(void *arg)
+{
+	struct rpc_loop *l = arg;
+	struct rpc_transport *t = l->t;
 	struct rpc_conn *next;
 
-	t->stop_seen = true;
-	if (t->lfd >= 0) {
-		epoll_ctl(t->epfd, EPOLL_CTL_DEL, t->lfd, NULL);
-		close(t->lfd);
-		t->lfd = -1;
+	l->stop_seen = true;
+	if (l->index == 0) {
+		if (t->lfd >= 0) {
+			evloop_unwatch(l->ev, &t->listen_watch);
+			evloop_timer_stop(l->ev, &t->accept_timer);
+			close(t->lfd);
+			t->lfd = -1;
+		}
+		rpc_udp_update(t);
 	}
-	rpc_udp_update(t);
-	for (struct rpc_conn *c = t->conns; c; c = next) {
+	for (struct rpc_conn *c = l->conns; c; c = next) {
 		next = c->next;
+		atomic_fetch_add(&c->refs, 1);
 		rpc_conn_update(c);
-	}
-}
-
-static void loop_timers(struct rpc_transport *t, long long now)
-{
-	if (t->accept_resume_ms && now >= t->accept_resume_ms) {
-		t->accept_resume_ms = 0;
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &t->listen_src};
-		if (t->lfd >= 0)
-			epoll_ctl(t->epfd, EPOLL_CTL_MOD, t->lfd, &ev);
-	}
-	if (now >= t->next_scan_ms) {
-		rpc_conn_scan(t, now);
-		t->next_scan_ms = now + SCAN_INTERVAL_MS;
-	}
-	if (t->stop_seen && t->nconns == 0 && !t->drained) {
-		pthread_mutex_lock(&t->lock);
-		t->drained = true;
-		pthread_cond_broadcast(&t->cond);
-		pthread_mutex_unlock(&t->lock);
-	}
-}
-
-static int loop_timeout(struct rpc_transport *t, long long now)
-{
-	long long ms = t->next_scan_ms - now;
-	if (t->accept_resume_ms && t->accept_resume_ms - now < ms)
-		ms = t->accept_resume_ms - now;
-	return ms < 0 ? 0 : (int)ms;
-}
-
-static void loop_event(struct rpc_transport *t, struct epoll_event *ev, bool *woken)
-{
-	struct ev_src *src = ev->data.ptr;
-
-	switch (src->kind) {
-	case EV_LISTEN:
-		loop_accept(t);
-		break;
-	case EV_UDP:
-		rpc_udp_read(t);
-		break;
-	case EV_WAKE: {
-		uint64_t v;
-		ssize_t r = read(t->wakefd, &v, sizeof(v));
-		(void)r;
-		*woken = true;
-		break;
-	}
-	case EV_CONN: {
-		struct rpc_conn *c = (struct rpc_conn *)src;
-		atomic_fetch_add(&c->refs, 1); /* closing it must not free it under us */
-		rpc_conn_on_event(c, ev->events);
 		rpc_conn_put(c);
-		break;
 	}
-	}
-}
-
-static void loop_teardown(struct rpc_transport *t)
-{
-	while (t->conns)
-		rpc_conn_close(t->conns, "transport stopped");
-	if (t->lfd >= 0) {
-		close(t->lfd);
-		t->lfd = -1;
-	}
-	if (t->udp) {
-		struct rpc_conn *u = t->udp;
-		pthread_mutex_lock(&u->lock);
-		int fd = u->fd;
-		u->fd = -1;
-		u->dead = true;
-		pthread_mutex_unlock(&u->lock);
-		close(fd);
-	}
+	rpc_loop_report_drained(l);
 }
 
 static void *loop_main(void *arg)
 {
-	struct rpc_transport *t = arg;
-	struct epoll_event evs[EPOLL_BATCH];
-
-	t->next_scan_ms = rpc_now_ms() + SCAN_INTERVAL_MS;
-	while (!atomic_load(&t->exiting)) {
-		int n = epoll_wait(t->epfd, evs, EPOLL_BATCH, loop_timeout(t, rpc_now_ms()));
-		if (n < 0 && errno != EINTR) {
-			log_error("epoll_wait: %s", strerror(errno));
-			break;
-		}
-		bool woken = false;
-		for (int i = 0; i < n; i++)
-			loop_event(t, &evs[i], &woken);
-		/* After the batch: a kick may close (and free) a connection still in evs. */
-		if (woken)
-			loop_kicks(t);
-		if (atomic_load(&t->stopping) && !t->stop_seen)
-			loop_begin_stop(t);
-		loop_timers(t, rpc_now_ms());
-	}
-	loop_teardown(t);
+	struct rpc_loop *l = arg;
+	evloop_timer_start(l->ev, &l->scan_timer, rpc_now_ms() + SCAN_INTERVAL_MS, on_scan);
+	evloop_run(l->ev);
 	return NULL;
+}
+
+/* After the threads are gone: closes what is left, telling nobody. */
+static void loop_teardown(struct rpc_loop *l)
+{
+	while (l->conns)
+		rpc_conn_close(l->conns, "transport stopped");
+	while (l->flush_head) {
+		struct rpc_conn *c = l->flush_head;
+		l->flush_head = c->flush_next;
+		rpc_conn_put(c);
+	}
+	while (l->kick_head) {
+		struct rpc_conn *c = l->kick_head;
+		l->kick_head = c->kick_next;
+		rpc_conn_put(c);
+	}
 }
 
 /* ------------------------------------------------------------ setup */
@@ -357,10 +399,11 @@ static int udp_open(struct rpc_transport *t, int fd, const struct sockaddr_stora
 	struct rpc_conn *u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
-	u->src.kind = EV_UDP;
 	u->t = t;
+	u->loop = &t->loops[0];
 	u->udp = true;
 	u->fd = fd;
+	u->watch.fd = -1;
 	atomic_init(&u->refs, 1);
 	pthread_mutex_init(&u->lock, NULL);
 	u->local = *ss;
@@ -415,42 +458,43 @@ static int open_listeners(struct rpc_transport *t)
 	return -EADDRINUSE;
 }
 
-static int epoll_add(struct rpc_transport *t, int fd, struct ev_src *src)
+static int setup_loop(struct rpc_transport *t, unsigned i)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = src};
-	return epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) == 0 ? 0 : -errno;
+	struct rpc_loop *l = &t->loops[i];
+	l->t = t;
+	l->index = i;
+	pthread_mutex_init(&l->kick_lock, NULL);
+	l->kick_task.fn = loop_kicks;
+	l->rbuf = malloc(RPC_READ_CHUNK);
+	if (!l->rbuf)
+		return -ENOMEM;
+	return evloop_create(&l->ev);
 }
 
-static int setup_loop(struct rpc_transport *t)
+static int setup_loops(struct rpc_transport *t)
 {
-	t->epfd = epoll_create1(EPOLL_CLOEXEC);
-	t->wakefd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (t->epfd < 0 || t->wakefd < 0)
-		return -errno;
-	t->rbuf = malloc(RPC_READ_CHUNK);
-	t->ubuf = malloc(RPC_UDP_MAX_DATAGRAM + 1);
-	if (!t->rbuf || !t->ubuf)
-		return -ENOMEM;
-	t->listen_src.kind = EV_LISTEN;
-	t->wake_src.kind = EV_WAKE;
-	int rc = epoll_add(t, t->wakefd, &t->wake_src);
-	if (rc == 0)
-		rc = epoll_add(t, t->lfd, &t->listen_src);
-	if (rc == 0 && t->udp) {
-		rc = epoll_add(t, t->udp->fd, &t->udp->src);
-		t->udp->ev_mask = EPOLLIN;
+	for (unsigned i = 0; i < t->nloops; i++) {
+		int rc = setup_loop(t, i);
+		if (rc < 0)
+			return rc;
 	}
+	t->ubuf = malloc(RPC_UDP_MAX_DATAGRAM + 1);
+	if (!t->ubuf)
+		return -ENOMEM;
+	int rc = evloop_watch(t->loops[0].ev, &t->listen_watch, t->lfd, EPOLLIN, on_listen);
+	if (rc == 0 && t->udp)
+		rc = evloop_watch(t->loops[0].ev, &t->udp->watch, t->udp->fd, EPOLLIN, on_udp);
 	return rc;
 }
 
 static void fill_defaults(struct rpc_transport_config *c)
 {
-	if (c->workers == 0) {
+	if (c->loops == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
-		c->workers = n > 2 ? (unsigned)n * 2 : 4;
+		c->loops = n > 0 ? (unsigned)n : 1;
 	}
-	if (c->workers > MAX_WORKERS)
-		c->workers = MAX_WORKERS;
+	if (c->loops > RPC_MAX_LOOPS)
+		c->loops = RPC_MAX_LOOPS;
 	if (c->max_record == 0)
 		c->max_record = RPC_DEFAULT_MAX_RECORD;
 	if (c->max_record > RPC_MAX_RECORD_LIMIT)
@@ -463,41 +507,38 @@ static void fill_defaults(struct rpc_transport_config *c)
 
 static int start_threads(struct rpc_transport *t)
 {
-	t->workers = calloc(t->cfg.workers, sizeof(*t->workers));
-	if (!t->workers)
-		return -ENOMEM;
-	for (unsigned i = 0; i < t->cfg.workers; i++) {
-		int rc = pthread_create(&t->workers[i], NULL, rpc_worker_main, t);
+	for (unsigned i = 0; i < t->nloops; i++) {
+		struct rpc_loop *l = &t->loops[i];
+		int rc = pthread_create(&l->thread, NULL, loop_main, l);
 		if (rc != 0)
 			return -rc;
-		t->nworkers = i + 1;
+		l->started = true;
 	}
-	int rc = pthread_create(&t->loop_thread, NULL, loop_main, t);
-	if (rc != 0)
-		return -rc;
-	t->loop_started = true;
 	return 0;
 }
 
-static void stop_workers(struct rpc_transport *t)
+static void stop_threads(struct rpc_transport *t)
 {
-	pthread_mutex_lock(&t->wq_lock);
-	t->wq_stop = true;
-	pthread_cond_broadcast(&t->wq_cond);
-	pthread_mutex_unlock(&t->wq_lock);
-	for (unsigned i = 0; i < t->nworkers; i++)
-		pthread_join(t->workers[i], NULL);
-	t->nworkers = 0;
+	for (unsigned i = 0; i < t->nloops; i++) {
+		struct rpc_loop *l = &t->loops[i];
+		if (!l->started)
+			continue;
+		evloop_stop(l->ev);
+		pthread_join(l->thread, NULL);
+		l->started = false;
+	}
 }
 
 /* Frees what start() built; every thread is stopped and no request is live. */
 static void transport_free(struct rpc_transport *t)
 {
-	/* Kicks that arrived after the loop exited still hold references. */
-	while (t->kick_head) {
-		struct rpc_conn *c = t->kick_head;
-		t->kick_head = c->kick_next;
-		rpc_conn_put(c);
+	for (unsigned i = 0; i < t->nloops; i++) {
+		struct rpc_loop *l = &t->loops[i];
+		loop_teardown(l);
+		if (l->ev)
+			evloop_destroy(l->ev);
+		free(l->rbuf);
+		pthread_mutex_destroy(&l->kick_lock);
 	}
 	if (t->udp) {
 		if (t->udp->fd >= 0)
@@ -506,18 +547,9 @@ static void transport_free(struct rpc_transport *t)
 	}
 	if (t->lfd >= 0)
 		close(t->lfd);
-	if (t->wakefd >= 0)
-		close(t->wakefd);
-	if (t->epfd >= 0)
-		close(t->epfd);
-	free(t->rbuf);
 	free(t->ubuf);
-	free(t->workers);
 	pthread_cond_destroy(&t->cond);
 	pthread_mutex_destroy(&t->lock);
-	pthread_cond_destroy(&t->wq_cond);
-	pthread_mutex_destroy(&t->wq_lock);
-	pthread_mutex_destroy(&t->kick_lock);
 	free(t);
 }
 
@@ -528,10 +560,8 @@ static struct rpc_transport *transport_alloc(const struct rpc_transport_config *
 		return NULL;
 	t->cfg = *cfg;
 	fill_defaults(&t->cfg);
-	t->epfd = t->wakefd = t->lfd = -1;
-	pthread_mutex_init(&t->kick_lock, NULL);
-	pthread_mutex_init(&t->wq_lock, NULL);
-	pthread_cond_init(&t->wq_cond, NULL);
+	t->nloops = t->cfg.loops;
+	t->lfd = -1;
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -539,8 +569,8 @@ static struct rpc_transport *transport_alloc(const struct rpc_transport_config *
 	pthread_cond_init(&t->cond, &ca);
 	pthread_condattr_destroy(&ca);
 	atomic_init(&t->stopping, false);
-	atomic_init(&t->exiting, false);
 	atomic_init(&t->aborting, false);
+	atomic_init(&t->total_conns, 0);
 	return t;
 }
 
@@ -557,16 +587,11 @@ int rpc_transport_start(const struct rpc_transport_config *cfg, rpc_handler_fn h
 	int rc = open_listeners(t);
 	t->cfg.listen_addr = NULL; /* the caller's string need not outlive start() */
 	if (rc == 0)
-		rc = setup_loop(t);
+		rc = setup_loops(t);
 	if (rc == 0)
 		rc = start_threads(t);
 	if (rc < 0) {
-		if (t->loop_started) {
-			atomic_store(&t->exiting, true);
-			rpc_wake(t);
-			pthread_join(t->loop_thread, NULL);
-		}
-		stop_workers(t);
+		stop_threads(t);
 		transport_free(t);
 		return rc;
 	}
@@ -602,12 +627,7 @@ static bool wait_until_locked(struct rpc_transport *t, bool (*cond)(struct rpc_t
 
 static bool quiet(struct rpc_transport *t)
 {
-	return t->drained && t->live == 0;
-}
-
-static bool no_live(struct rpc_transport *t)
-{
-	return t->live == 0;
+	return t->drained == t->nloops && t->live == 0;
 }
 
 void rpc_transport_stop(struct rpc_transport *t)
@@ -615,7 +635,10 @@ void rpc_transport_stop(struct rpc_transport *t)
 	if (!t)
 		return;
 	atomic_store(&t->stopping, true);
-	rpc_wake(t);
+	for (unsigned i = 0; i < t->nloops; i++) {
+		while (evloop_post(t->loops[i].ev, begin_stop, &t->loops[i]) < 0)
+			usleep(1000); /* no memory for the message: try again */
+	}
 	pthread_mutex_lock(&t->lock);
 	bool ok = wait_until_locked(t, quiet, rpc_now_ms() + RPC_STOP_DRAIN_MS);
 	unsigned long live = t->live;
@@ -625,16 +648,16 @@ void rpc_transport_stop(struct rpc_transport *t)
 			 live, RPC_STOP_DRAIN_MS / 1000);
 		atomic_store(&t->aborting, true);
 	}
-	atomic_store(&t->exiting, true);
-	rpc_wake(t);
-	pthread_join(t->loop_thread, NULL);
-	stop_workers(t);
-
-	/* A handler may have handed its request to another thread: it is still ours to free. */
+	stop_threads(t);
 	pthread_mutex_lock(&t->lock);
-	while (!wait_until_locked(t, no_live, rpc_now_ms() + RPC_STOP_DRAIN_MS))
-		log_warn("transport stop: waiting for %lu requests to be released", t->live);
+	live = t->live;
 	pthread_mutex_unlock(&t->lock);
+	if (live > 0) {
+		/* Parked requests may still be woken onto these loops: leave
+		 * them allocated rather than free memory something may touch. */
+		log_warn("transport stop: %lu requests never finished; their memory is left", live);
+		return;
+	}
 	transport_free(t);
 }
 

@@ -1,7 +1,9 @@
 /*
- * The RPC transport of the gateway: one epoll event-loop thread owns the
- * sockets (TCP with record marking, and UDP), a pool of worker threads runs
- * the requests. Replies may go out in any order (clients match them by XID).
+ * The RPC transport of the gateway: one event loop per core owns its share
+ * of the sockets (TCP with record marking, and UDP), and runs each request
+ * on a coroutine (fscore's coro.h), so that a request waiting for Redis or a
+ * bucket parks instead of holding a thread. Replies may go out in any order
+ * (clients match them by XID); those of one round leave in one send.
  * Each connection has a bound on requests in flight (back-pressure: the loop
  * stops reading a connection that is at its bound) and on record size.
  *
@@ -31,22 +33,23 @@ struct rpc_request {
 	bool udp;
 };
 
-/* Called on a worker thread for every request. It must end with exactly one
- * call to rpc_request_reply() or rpc_request_drop(); the request (and its
- * data) stays valid until then. */
+/* Called on a coroutine of an event loop for every request. It must end with
+ * exactly one call to rpc_request_reply(), rpc_request_reply_adopt() or
+ * rpc_request_drop(); the request (and its data) stays valid until then. It
+ * may wait (coroutines park), but must not block its thread: see coro.h. */
 typedef void (*rpc_handler_fn)(struct rpc_request *req, void *arg);
 
 struct rpc_transport_config {
 	const char *listen_addr; /* numeric IPv4/IPv6 address, e.g. "127.0.0.1" or "::" */
 	uint16_t port;		 /* 0: pick a free one (see rpc_transport_port) */
 	bool udp;		 /* also serve UDP on the same port */
-	unsigned workers;	 /* 0: 2 x cores, at least 4 */
+	unsigned loops;		 /* event loop threads; 0: one per core */
 	size_t max_record;	 /* largest request accepted; default 1 MiB + 64 KiB */
 	unsigned max_inflight;	 /* per connection; default 64 */
 	unsigned max_conns;	 /* default 4096 */
 	unsigned idle_timeout_s; /* close idle TCP connections; 0 = never (default 0) */
-	/* Told (on the event loop thread) when a TCP connection closes, so
-	 * that state bound to it (NFSv4.1 sessions) can let go. May be NULL. */
+	/* Told (on a coroutine) when a TCP connection closes, so that state
+	 * bound to it (NFSv4.1 sessions) can let go. May be NULL. */
 	void (*conn_closed)(uint64_t conn_id, void *arg);
 };
 
@@ -62,6 +65,11 @@ void rpc_transport_stop(struct rpc_transport *t);
  * consumed before return. Returns 0 or -errno (the connection is gone: the
  * reply is dropped, which is what a client that went away expects). */
 int rpc_request_reply(struct rpc_request *req, const void *msg, size_t len);
+/* Room the caller leaves before the message in rpc_request_reply_adopt(). */
+#define RPC_REPLY_HEADROOM 4
+/* The same, without a copy: the message is at buf + RPC_REPLY_HEADROOM, len
+ * bytes, and buf (malloc'd) is the transport's from now on, even on error. */
+int rpc_request_reply_adopt(struct rpc_request *req, void *buf, size_t len);
 /* Releases the request without answering (e.g. a duplicate still in progress). */
 void rpc_request_drop(struct rpc_request *req);
 

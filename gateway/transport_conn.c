@@ -1,8 +1,10 @@
 /*
  * TCP connections of the RPC transport: record marking (RFC 5531 §11) on the
- * read side, and replies from any thread on the write side.
+ * read side; on the write side a queue of replies that the loop's flush hook
+ * sends, all of a round in one sendmsg.
  */
 #include "transport_impl.h"
+#include "coro.h"
 #include "log.h"
 
 #include <errno.h>
@@ -16,22 +18,32 @@
 #define RM_LAST 0x80000000u
 #define RM_LEN	0x7fffffffu
 
-/* Enough iovecs to drain a queue of small replies in one call. */
-#define OUT_IOV_MAX 32
+/* Enough iovecs to drain a round of small replies in one call. */
+#define OUT_IOV_MAX 64
+/* Past this much of one record, believe its mark and take room for all of it. */
+#define REC_TRUST_BYTES (64u * 1024)
 
 static void conn_describe(const struct rpc_conn *c, char *buf, size_t len)
 {
 	rpc_addr_str(&c->peer, buf, len);
 }
 
-int rpc_conn_open(struct rpc_transport *t, int fd, const struct sockaddr_storage *peer,
+bool rpc_conn_on_own_loop(const struct rpc_conn *c)
+{
+	return evloop_current() == c->loop->ev;
+}
+
+static void conn_on_event(struct ev_watch *w, uint32_t events);
+
+int rpc_conn_open(struct rpc_loop *l, int fd, const struct sockaddr_storage *peer,
 		  socklen_t peer_len)
 {
+	struct rpc_transport *t = l->t;
 	struct rpc_conn *c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
-	c->src.kind = EV_CONN;
 	c->t = t;
+	c->loop = l;
 	atomic_init(&c->refs, 1);
 	c->id = atomic_fetch_add(&t->st.next_conn_id, 1) + 1;
 	c->fd = fd;
@@ -48,20 +60,19 @@ int rpc_conn_open(struct rpc_transport *t, int fd, const struct sockaddr_storage
 	/* Finds clients that vanished without a FIN while we wait on them. */
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 
-	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &c->src};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
-		int err = -errno;
+	int r = evloop_watch(l->ev, &c->watch, fd, EPOLLIN, conn_on_event);
+	if (r < 0) {
 		pthread_mutex_destroy(&c->lock);
 		free(c);
-		return err;
+		return r;
 	}
-	c->ev_mask = EPOLLIN;
+	c->open = true;
 	c->last_rx_ms = rpc_now_ms();
-	c->next = t->conns;
-	if (t->conns)
-		t->conns->prev = c;
-	t->conns = c;
-	t->nconns++;
+	c->next = l->conns;
+	if (l->conns)
+		l->conns->prev = c;
+	l->conns = c;
+	l->nconns++;
 	atomic_fetch_add(&t->st.conns_accepted, 1);
 	atomic_fetch_add(&t->st.conns_open, 1);
 	return 0;
@@ -72,6 +83,7 @@ static void out_free_all(struct rpc_conn *c)
 	struct out_chunk *o = c->out_head;
 	while (o) {
 		struct out_chunk *next = o->next;
+		free(o->owned);
 		free(o);
 		o = next;
 	}
@@ -79,11 +91,58 @@ static void out_free_all(struct rpc_conn *c)
 	c->out_bytes = 0;
 }
 
+struct closed_note {
+	struct rpc_transport *t;
+	void (*fn)(uint64_t conn_id, void *arg);
+	uint64_t conn_id;
+	void *arg;
+};
+
+static void run_closed_note(void *arg)
+{
+	struct closed_note *n = arg;
+	struct rpc_transport *t = n->t;
+	n->fn(n->conn_id, n->arg);
+	free(n);
+	/* stop() waits for these as for requests. */
+	pthread_mutex_lock(&t->lock);
+	if (--t->live == 0)
+		pthread_cond_broadcast(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* State bound to the connection is let go on a coroutine: it takes locks
+ * that a parked request may hold. */
+static void tell_closed(struct rpc_conn *c)
+{
+	struct rpc_transport *t = c->t;
+	if (!t->cfg.conn_closed || atomic_load(&t->aborting))
+		return;
+	struct closed_note *n = malloc(sizeof(*n));
+	if (!n)
+		return;
+	*n = (struct closed_note){
+	    .t = t, .fn = t->cfg.conn_closed, .conn_id = c->id, .arg = t->handler_arg};
+	pthread_mutex_lock(&t->lock);
+	t->live++;
+	pthread_mutex_unlock(&t->lock);
+	if (coro_spawn(c->loop->ev, run_closed_note, n) < 0) {
+		free(n);
+		pthread_mutex_lock(&t->lock);
+		if (--t->live == 0)
+			pthread_cond_broadcast(&t->cond);
+		pthread_mutex_unlock(&t->lock);
+	}
+}
+
 void rpc_conn_close(struct rpc_conn *c, const char *why)
 {
 	struct rpc_transport *t = c->t;
+	struct rpc_loop *l = c->loop;
 	char who[INET6_ADDRSTRLEN + 16];
 
+	if (!c->open)
+		return;
 	if (log_get_level() >= LOG_LVL_DEBUG) {
 		conn_describe(c, who, sizeof(who));
 		log_debug("closing connection from %s: %s", who, why);
@@ -94,25 +153,27 @@ void rpc_conn_close(struct rpc_conn *c, const char *why)
 	c->dead = true;
 	out_free_all(c);
 	pthread_mutex_unlock(&c->lock);
-	/* Workers check dead under the lock, so none can write to a reused fd number. */
-	epoll_ctl(t->epfd, EPOLL_CTL_DEL, fd, NULL);
+	/* Replies check dead under the lock, so none can write to a reused fd number. */
+	evloop_unwatch(l->ev, &c->watch);
 	close(fd);
+	c->open = false;
 
 	if (c->prev)
 		c->prev->next = c->next;
 	else
-		t->conns = c->next;
+		l->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
-	t->nconns--;
+	l->nconns--;
+	atomic_fetch_sub(&t->total_conns, 1);
 	atomic_fetch_sub(&t->st.conns_open, 1);
-	if (t->cfg.conn_closed)
-		t->cfg.conn_closed(c->id, t->handler_arg);
+	tell_closed(c);
 	free(c->rec);
 	c->rec = NULL;
 	free(c->pend);
 	c->pend = NULL;
+	rpc_loop_report_drained(l);
 	rpc_conn_put(c);
 }
 
@@ -157,21 +218,32 @@ static int conn_start_fragment(struct rpc_conn *c)
 	return 0;
 }
 
+/* Room for n more bytes of the record. Grows with what arrives, not with
+ * what the mark claims, until enough has arrived to make the claim
+ * credible: a 1 MiB WRITE is then not copied over and over while it grows. */
+static int conn_reserve(struct rpc_conn *c, size_t n)
+{
+	if (c->rec_len + n <= c->rec_cap)
+		return 0;
+	size_t cap = c->rec_cap ? c->rec_cap * 2 : 4096;
+	if (c->rec_len >= REC_TRUST_BYTES && cap < c->rec_len + n + c->frag_left)
+		cap = c->rec_len + n + c->frag_left;
+	if (cap < c->rec_len + n)
+		cap = c->rec_len + n;
+	if (cap > c->t->cfg.max_record)
+		cap = c->t->cfg.max_record;
+	uint8_t *r = realloc(c->rec, cap);
+	if (!r)
+		return -ENOMEM;
+	c->rec = r;
+	c->rec_cap = cap;
+	return 0;
+}
+
 static int conn_append(struct rpc_conn *c, const uint8_t *p, size_t n)
 {
-	if (c->rec_len + n > c->rec_cap) {
-		/* Grow with what arrives, not with what the mark claims. */
-		size_t cap = c->rec_cap ? c->rec_cap * 2 : 4096;
-		if (cap < c->rec_len + n)
-			cap = c->rec_len + n;
-		if (cap > c->t->cfg.max_record)
-			cap = c->t->cfg.max_record;
-		uint8_t *r = realloc(c->rec, cap);
-		if (!r)
-			return -ENOMEM;
-		c->rec = r;
-		c->rec_cap = cap;
-	}
+	if (conn_reserve(c, n) < 0)
+		return -ENOMEM;
 	memcpy(c->rec + c->rec_len, p, n);
 	c->rec_len += n;
 	return 0;
@@ -198,7 +270,17 @@ static void conn_finish_record(struct rpc_conn *c)
 		atomic_fetch_add(&t->st.dropped, 1);
 		return;
 	}
-	rpc_item_queue(it);
+	rpc_item_start(it);
+}
+
+/* A fragment is complete; false when the connection may not read more now. */
+static bool conn_end_fragment(struct rpc_conn *c)
+{
+	c->hdr_have = 0;
+	if (!c->frag_last)
+		return true;
+	conn_finish_record(c);
+	return conn_may_read(c);
 }
 
 /*
@@ -226,21 +308,17 @@ static ssize_t conn_parse(struct rpc_conn *c, const uint8_t *buf, size_t n)
 			size_t take = c->frag_left;
 			if (take > n - off)
 				take = n - off;
+			c->frag_left -= take;
 			if (conn_append(c, buf + off, take) < 0) {
 				log_warn("out of memory reassembling a record");
 				rpc_conn_close(c, "out of memory");
 				return -1;
 			}
-			c->frag_left -= take;
 			off += take;
 		}
 		if (c->frag_left > 0)
 			continue;
-		c->hdr_have = 0;
-		if (!c->frag_last)
-			continue;
-		conn_finish_record(c);
-		if (!conn_may_read(c))
+		if (!conn_end_fragment(c))
 			break;
 	}
 	return (ssize_t)off;
@@ -288,16 +366,45 @@ static void conn_on_eof(struct rpc_conn *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The rest of a large fragment goes straight into the record: no copy
+ * through the loop's buffer. Returns the bytes read, or 0 to read as usual. */
+static ssize_t conn_read_direct(struct rpc_conn *c, bool *again)
+{
+	*again = false;
+	if (c->hdr_have < 4 || c->frag_left < REC_TRUST_BYTES || c->pend ||
+	    conn_reserve(c, c->frag_left) < 0)
+		return 0;
+	ssize_t n = recv(c->fd, c->rec + c->rec_len, c->frag_left, 0);
+	if (n <= 0)
+		return n;
+	c->last_rx_ms = rpc_now_ms();
+	c->rec_len += (size_t)n;
+	c->frag_left -= (uint32_t)n;
+	if (c->frag_left == 0)
+		*again = conn_end_fragment(c);
+	else
+		*again = false; /* the socket is empty for now */
+	return n;
+}
+
 /* Returns -1 when the connection was closed. */
 static int conn_read(struct rpc_conn *c)
 {
-	struct rpc_transport *t = c->t;
+	uint8_t *rbuf = c->loop->rbuf;
 
 	for (int i = 0; i < RPC_READS_PER_EVENT; i++) {
-		ssize_t n = recv(c->fd, t->rbuf, RPC_READ_CHUNK, 0);
+		bool again;
+		ssize_t n = conn_read_direct(c, &again);
+		if (n > 0) {
+			if (again)
+				continue;
+			return 0;
+		}
+		if (n == 0)
+			n = recv(c->fd, rbuf, RPC_READ_CHUNK, 0);
 		if (n > 0) {
 			c->last_rx_ms = rpc_now_ms();
-			if (conn_feed(c, t->rbuf, (size_t)n) < 0)
+			if (conn_feed(c, rbuf, (size_t)n) < 0)
 				return -1;
 			if (c->pend || (size_t)n < RPC_READ_CHUNK)
 				return 0;
@@ -320,7 +427,7 @@ static int conn_read(struct rpc_conn *c)
 /* Writes as much of the queue as the socket takes (lock held). */
 static void out_push_locked(struct rpc_conn *c)
 {
-	while (c->out_head) {
+	while (c->out_head && !c->dead) {
 		struct iovec iov[OUT_IOV_MAX];
 		size_t total = 0;
 		int n = 0;
@@ -350,6 +457,7 @@ static void out_push_locked(struct rpc_conn *c)
 			}
 			left -= avail;
 			c->out_head = o->next;
+			free(o->owned);
 			free(o);
 		}
 		if (!c->out_head)
@@ -359,21 +467,27 @@ static void out_push_locked(struct rpc_conn *c)
 	}
 }
 
-void rpc_conn_on_event(struct rpc_conn *c, uint32_t events)
+void rpc_conn_flush(struct rpc_conn *c)
 {
+	pthread_mutex_lock(&c->lock);
+	out_push_locked(c);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void conn_on_event(struct ev_watch *w, uint32_t events)
+{
+	struct rpc_conn *c = (struct rpc_conn *)w;
+	atomic_fetch_add(&c->refs, 1); /* closing it must not free it under us */
 	if (events & (EPOLLERR | EPOLLHUP)) {
 		/* Reset or fully closed: nothing more can be read or sent. */
 		rpc_conn_close(c, "hang-up");
-		return;
+	} else {
+		if (events & EPOLLOUT)
+			rpc_conn_flush(c);
+		if (!(events & EPOLLIN) || conn_read(c) == 0)
+			rpc_conn_update(c);
 	}
-	if (events & EPOLLOUT) {
-		pthread_mutex_lock(&c->lock);
-		out_push_locked(c);
-		pthread_mutex_unlock(&c->lock);
-	}
-	if ((events & EPOLLIN) && conn_read(c) < 0)
-		return;
-	rpc_conn_update(c);
+	rpc_conn_put(c);
 }
 
 /* Parses what was held back while the connection was paused. Returns -1 when closed. */
@@ -399,7 +513,7 @@ void rpc_conn_update(struct rpc_conn *c)
 
 	/* Held-back bytes first: replies may have made room for them. */
 	for (;;) {
-		if (c->dead)
+		if (!c->open)
 			return;
 		pthread_mutex_lock(&c->lock);
 		doomed = c->doomed;
@@ -424,23 +538,18 @@ void rpc_conn_update(struct rpc_conn *c)
 		return;
 	}
 	uint32_t mask = (want_in ? EPOLLIN : 0) | (want_out ? EPOLLOUT : 0);
-	if (mask == c->ev_mask)
-		return;
-	struct epoll_event ev = {.events = mask, .data.ptr = &c->src};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) {
+	if (evloop_watch_set(c->loop->ev, &c->watch, mask) < 0)
 		rpc_conn_close(c, "epoll_ctl failed");
-		return;
-	}
-	c->ev_mask = mask;
 }
 
-void rpc_conn_scan(struct rpc_transport *t, long long now)
+void rpc_conn_scan(struct rpc_loop *l, long long now)
 {
+	struct rpc_transport *t = l->t;
 	long long idle_ms = (long long)t->cfg.idle_timeout_s * 1000;
 	long long stall_ms = idle_ms > 0 && idle_ms < RPC_OUT_STALL_MS ? idle_ms : RPC_OUT_STALL_MS;
 	struct rpc_conn *next;
 
-	for (struct rpc_conn *c = t->conns; c; c = next) {
+	for (struct rpc_conn *c = l->conns; c; c = next) {
 		next = c->next;
 		pthread_mutex_lock(&c->lock);
 		bool busy = c->inflight > 0 || c->out_head;
@@ -453,22 +562,30 @@ void rpc_conn_scan(struct rpc_transport *t, long long now)
 	}
 }
 
-/* Queues what the socket did not take of mark+msg (lock held). */
-static int out_queue_locked(struct rpc_conn *c, const uint8_t *mark, const void *msg, size_t len,
-			    size_t sent)
+/* Queues mark+msg: adopting owned (whose RPC_REPLY_HEADROOM bytes before
+ * msg take the mark), or copying (lock held). */
+static int out_queue_locked(struct rpc_conn *c, const void *msg, size_t len, void *owned)
 {
-	size_t total = len + 4;
-	struct out_chunk *o = malloc(sizeof(*o) + total - sent);
+	uint32_t v = RM_LAST | (uint32_t)len;
+	uint8_t mark[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+	struct out_chunk *o = malloc(sizeof(*o) + (owned ? 0 : len + 4));
 	if (!o)
 		return -ENOMEM;
 	o->next = NULL;
-	o->len = total - sent;
+	o->len = len + 4;
 	o->off = 0;
-	size_t mark_left = sent < 4 ? 4 - sent : 0;
-	memcpy(o->data, mark + (4 - mark_left), mark_left);
-	size_t msg_off = sent > 4 ? sent - 4 : 0;
-	if (len > msg_off)
-		memcpy(o->data + mark_left, (const uint8_t *)msg + msg_off, len - msg_off);
+	o->owned = owned;
+	if (owned) {
+		o->data = (uint8_t *)msg - 4;
+		memcpy(o->data, mark, 4);
+	} else {
+		o->data = o->inline_data;
+		memcpy(o->data, mark, 4);
+		if (len)
+			memcpy(o->data + 4, msg, len);
+	}
+	if (!c->out_head)
+		c->out_progress_ms = rpc_now_ms();
 	if (c->out_tail)
 		c->out_tail->next = o;
 	else
@@ -478,61 +595,30 @@ static int out_queue_locked(struct rpc_conn *c, const uint8_t *mark, const void 
 	return 0;
 }
 
-/* Tries the socket directly, then queues the rest (lock held). Sets *kick
- * when the loop has to take over. */
-static int conn_send_locked(struct rpc_conn *c, const void *msg, size_t len, bool *kick)
+int rpc_conn_send_reply(struct rpc_conn *c, const void *msg, size_t len, void *owned)
 {
-	uint32_t v = RM_LAST | (uint32_t)len;
-	uint8_t mark[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-	size_t sent = 0;
-
-	if (c->dead || c->doomed)
-		return -EPIPE;
-	if (c->out_bytes + len + 4 > RPC_OUT_MAX_BYTES) {
-		c->doomed = true;
-		*kick = true;
-		return -ENOBUFS;
-	}
-	if (!c->out_head) {
-		struct iovec iov[2] = {{mark, 4}, {(void *)msg, len}};
-		struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
-		ssize_t w;
-		do
-			w = sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-		while (w < 0 && errno == EINTR);
-		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			int err = -errno;
-			c->doomed = true;
-			*kick = true;
-			return err;
-		}
-		sent = w < 0 ? 0 : (size_t)w;
-		if (sent == len + 4)
-			return 0;
-		c->out_progress_ms = rpc_now_ms();
-		*kick = true; /* the loop must watch EPOLLOUT */
-	}
-	if (out_queue_locked(c, mark, msg, len, sent) < 0) {
-		/* Part of the record may be on the wire: the stream cannot continue. */
-		c->doomed = true;
-		*kick = true;
-		return -ENOMEM;
-	}
-	return 0;
-}
-
-int rpc_conn_send_reply(struct rpc_conn *c, const void *msg, size_t len)
-{
-	bool kick = false;
 	int rc = -EINVAL;
 
 	pthread_mutex_lock(&c->lock);
-	if (len <= RM_LEN && (msg || !len))
-		rc = conn_send_locked(c, msg, len, &kick);
-	if (rpc_conn_done_locked(c))
-		kick = true;
+	if (len > RM_LEN || (!msg && len)) {
+		rc = -EINVAL;
+	} else if (c->dead || c->doomed) {
+		rc = -EPIPE;
+	} else if (c->out_bytes + len + 4 > RPC_OUT_MAX_BYTES) {
+		c->doomed = true;
+		rc = -ENOBUFS;
+	} else {
+		rc = out_queue_locked(c, msg, len, owned);
+		if (rc == 0)
+			owned = NULL;
+		else
+			c->doomed = true; /* the stream lost a record: it cannot go on */
+	}
+	rpc_conn_done_locked(c);
 	pthread_mutex_unlock(&c->lock);
-	if (kick)
-		rpc_conn_kick(c);
+	free(owned);
+	/* The loop sends it with the rest of the round, and looks at the
+	 * connection again (resume reading, close once answered). */
+	rpc_conn_kick(c);
 	return rc;
 }

@@ -1,8 +1,10 @@
 /*
- * Requests of the RPC transport: handing them to the worker pool, replies
- * and drops from any thread, and the UDP socket (one datagram, one request).
+ * Requests of the RPC transport: each runs on a coroutine of its
+ * connection's loop; replies and drops from any thread; and the UDP socket
+ * (one datagram, one request), which lives on loop 0.
  */
 #include "transport_impl.h"
+#include "coro.h"
 #include "log.h"
 
 #include <errno.h>
@@ -18,10 +20,11 @@ struct rpc_item *rpc_item_new(struct rpc_conn *c, uint8_t *buf, size_t len,
 			      const struct sockaddr_storage *peer, socklen_t peer_len,
 			      const struct sockaddr_storage *local)
 {
-	struct rpc_item *it = calloc(1, sizeof(*it));
+	struct rpc_item *it = malloc(sizeof(*it));
 	if (!it)
 		return NULL;
 	it->buf = buf;
+	it->ctl_len = 0;
 	it->req.conn = c;
 	it->req.conn_id = c->id;
 	it->req.data = buf;
@@ -33,7 +36,17 @@ struct rpc_item *rpc_item_new(struct rpc_conn *c, uint8_t *buf, size_t len,
 	return it;
 }
 
-void rpc_item_queue(struct rpc_item *it)
+static void run_item(void *arg)
+{
+	struct rpc_item *it = arg;
+	struct rpc_transport *t = it->req.conn->t;
+	if (atomic_load(&t->aborting))
+		rpc_request_drop(&it->req);
+	else
+		t->handler(&it->req, t->handler_arg);
+}
+
+void rpc_item_start(struct rpc_item *it)
 {
 	struct rpc_conn *c = it->req.conn;
 	struct rpc_transport *t = c->t;
@@ -46,15 +59,10 @@ void rpc_item_queue(struct rpc_item *it)
 	t->live++;
 	pthread_mutex_unlock(&t->lock);
 	atomic_fetch_add(&t->st.requests, 1);
-
-	pthread_mutex_lock(&t->wq_lock);
-	if (t->wq_tail)
-		t->wq_tail->next = it;
-	else
-		t->wq_head = it;
-	t->wq_tail = it;
-	pthread_cond_signal(&t->wq_cond);
-	pthread_mutex_unlock(&t->wq_lock);
+	if (coro_spawn(c->loop->ev, run_item, it) < 0) {
+		/* No memory for a stack: like a lost datagram, the client retransmits. */
+		rpc_request_drop(&it->req);
+	}
 }
 
 void rpc_item_release(struct rpc_item *it)
@@ -96,7 +104,7 @@ static int udp_send_locked(struct rpc_conn *u, struct rpc_item *it, const void *
 		m.msg_controllen = 0;
 		w = sendmsg(u->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 	}
-	/* EAGAIN included: a UDP client retransmits, a worker must not wait. */
+	/* EAGAIN included: a UDP client retransmits, a handler must not wait. */
 	return w < 0 ? -errno : 0;
 }
 
@@ -117,22 +125,37 @@ static int udp_reply(struct rpc_item *it, const void *msg, size_t len)
 	return rc;
 }
 
-int rpc_request_reply(struct rpc_request *req, const void *msg, size_t len)
+static int reply(struct rpc_request *req, const void *msg, size_t len, void *owned)
 {
 	struct rpc_item *it = (struct rpc_item *)req;
-	struct rpc_transport *t;
+	struct rpc_transport *t = req->conn->t;
 	int rc;
 
-	if (!req)
-		return -EINVAL;
-	t = req->conn->t;
-	if (req->conn->udp)
+	if (req->conn->udp) {
 		rc = udp_reply(it, msg, len);
-	else
-		rc = rpc_conn_send_reply(req->conn, msg, len);
+		free(owned);
+	} else {
+		rc = rpc_conn_send_reply(req->conn, msg, len, owned);
+	}
 	atomic_fetch_add(rc == 0 ? &t->st.replies : &t->st.dropped, 1);
 	rpc_item_release(it);
 	return rc;
+}
+
+int rpc_request_reply(struct rpc_request *req, const void *msg, size_t len)
+{
+	if (!req)
+		return -EINVAL;
+	return reply(req, msg, len, NULL);
+}
+
+int rpc_request_reply_adopt(struct rpc_request *req, void *buf, size_t len)
+{
+	if (!req || !buf) {
+		free(buf);
+		return -EINVAL;
+	}
+	return reply(req, (uint8_t *)buf + RPC_REPLY_HEADROOM, len, buf);
 }
 
 void rpc_request_drop(struct rpc_request *req)
@@ -149,31 +172,6 @@ void rpc_request_drop(struct rpc_request *req)
 	rpc_item_release((struct rpc_item *)req);
 }
 
-void *rpc_worker_main(void *arg)
-{
-	struct rpc_transport *t = arg;
-
-	for (;;) {
-		pthread_mutex_lock(&t->wq_lock);
-		while (!t->wq_head && !t->wq_stop)
-			pthread_cond_wait(&t->wq_cond, &t->wq_lock);
-		struct rpc_item *it = t->wq_head;
-		if (it) {
-			t->wq_head = it->next;
-			if (!t->wq_head)
-				t->wq_tail = NULL;
-		}
-		pthread_mutex_unlock(&t->wq_lock);
-		if (!it)
-			return NULL;
-		it->next = NULL;
-		if (atomic_load(&t->aborting))
-			rpc_request_drop(&it->req);
-		else
-			t->handler(&it->req, t->handler_arg);
-	}
-}
-
 /* ------------------------------------------------------------ UDP */
 
 void rpc_udp_update(struct rpc_transport *t)
@@ -188,11 +186,7 @@ void rpc_udp_update(struct rpc_transport *t)
 		u->paused = true;
 	pthread_mutex_unlock(&u->lock);
 	uint32_t mask = can && !atomic_load(&t->stopping) ? EPOLLIN : 0;
-	if (mask == u->ev_mask)
-		return;
-	struct epoll_event ev = {.events = mask, .data.ptr = &u->src};
-	if (epoll_ctl(t->epfd, EPOLL_CTL_MOD, u->fd, &ev) == 0)
-		u->ev_mask = mask;
+	evloop_watch_set(t->loops[0].ev, &u->watch, mask);
 }
 
 /* Where a datagram was sent to, and the control message that answers from there. */
@@ -281,7 +275,7 @@ static bool udp_read_one(struct rpc_transport *t)
 	memcpy(buf, t->ubuf, (size_t)n);
 	if (t->udp_pktinfo)
 		udp_take_pktinfo(t, &m, it);
-	rpc_item_queue(it);
+	rpc_item_start(it);
 	return true;
 }
 

@@ -789,7 +789,7 @@ static void test_config_small_files(void)
 	    {"[cache]\nsize = 0\n", "cache_size", "0"},
 	    {"[data]\ndeletion_delay = 0\n", "delay", "0"},
 	    {"[data]\ndeletion_delay = 3650d\n", "delay", "315360000"},
-	    {"[gateway]\nthreads = 1024\n", "threads", "1024"},
+	    {"[gateway]\nthreads = 64\n", "threads", "64"},
 	};
 	char path[1024], err[512], got[600];
 
@@ -880,7 +880,8 @@ static const struct {
     {"[gateway]\nlisten = [zz]:2049\n", 2, "ADDR:PORT"},
     {"[gateway]\nlisten = ::1:2049\n", 2, "ADDR:PORT"},
     {"[gateway]\nthreads = 4x\n", 2, "whole number"},
-    {"[gateway]\nthreads = 1025\n", 2, "from 0 to 1024"},
+    {"[gateway]\nthreads = 65\n", 2, "from 0 to 64"},
+    {"[gateway]\nblocking_threads = 0\n", 2, "from 1 to 1024"},
     {"[gateway]\nexport = data\n", 2, "path in the volume"},
     {"[gateway]\nexport =\n", 2, "path in the volume"},
     {"[gateway]\npid_file = run/x.pid\n", 2, "absolute"},

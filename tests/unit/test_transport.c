@@ -3,11 +3,12 @@
  * handler echoes, driven with plain sockets. What the handler does is chosen
  * by the first bytes of each request:
  *   "HOLD" keep it until the test answers it (out of order, back-pressure)
- *   "SLOW" answer after SLOW_MS on the worker
+ *   "SLOW" answer after SLOW_MS (the handler's coroutine sleeps)
  *   "BIG-" answer with BIG_REPLY bytes
  *   anything else: echo.
  */
 #include "transport.h"
+#include "coro.h"
 #include "cunit_main.h"
 #include "log.h"
 #include "proc.h"
@@ -45,13 +46,6 @@ struct server {
 static struct server srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static uint8_t *big_reply;
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0)
-		;
-}
-
 static bool has_prefix(const struct rpc_request *req, const char *p)
 {
 	size_t n = strlen(p);
@@ -79,7 +73,7 @@ static void handler(struct rpc_request *req, void *arg)
 	pthread_mutex_unlock(&s->lock);
 	atomic_fetch_add(&s->handled, 1);
 	if (has_prefix(req, "SLOW"))
-		sleep_ms(SLOW_MS);
+		coro_sleep_ms(SLOW_MS);
 	if (has_prefix(req, "BIG-"))
 		reply_checked(req, big_reply, BIG_REPLY);
 	else
@@ -118,8 +112,8 @@ static void server_start_cfg(struct rpc_transport_config *cfg)
 {
 	if (!cfg->listen_addr)
 		cfg->listen_addr = "127.0.0.1";
-	if (!cfg->workers)
-		cfg->workers = 4;
+	if (!cfg->loops)
+		cfg->loops = 4;
 	atomic_store(&srv.handled, 0);
 	atomic_store(&srv.reply_failures, 0);
 	srv.nheld = 0;
@@ -600,7 +594,7 @@ static void test_oversize(void)
 
 static void test_garbage_and_half_records(void)
 {
-	struct rpc_transport_config cfg = {.workers = 1, .max_record = 64 * 1024};
+	struct rpc_transport_config cfg = {.loops = 1, .max_record = 64 * 1024};
 	server_start_cfg(&cfg);
 
 	/* Random bytes, then gone. */
@@ -781,7 +775,7 @@ static void test_udp_wildcard_source(void)
 
 static void test_ipv6(void)
 {
-	struct rpc_transport_config cfg = {.udp = true, .listen_addr = "::1", .workers = 2};
+	struct rpc_transport_config cfg = {.udp = true, .listen_addr = "::1", .loops = 2};
 	struct rpc_transport *t;
 	int rc = rpc_transport_start(&cfg, handler, &srv, &t);
 	if (rc == -EADDRNOTAVAIL || rc == -EAFNOSUPPORT) {

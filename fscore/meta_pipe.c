@@ -1,0 +1,326 @@
+#include "meta_pipe.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "coro.h"
+#include "log.h"
+
+/* One recv() into the reader at most this much. */
+#define READ_CHUNK (64 * 1024)
+/* Replies handed to one request at most (a command and its ROLE). */
+#define MAX_WANT 4
+
+enum pipe_state { PIPE_CLOSED, PIPE_CONNECTING, PIPE_READY };
+
+struct pipe_req {
+	struct pipe_req *next;
+	struct coro *co;
+	int want, got;
+	redisReply **replies;
+	int err;
+	long long deadline_ms;
+};
+
+struct meta_pipe {
+	struct evloop *loop; /* NULL once the loop is gone */
+	meta_pipe_connect_fn connect;
+	void *connect_arg;
+	unsigned timeout_ms;
+	enum pipe_state state;
+	unsigned gen; /* bumped by every failure: a connect started before it is stale */
+	int fd;
+	struct ev_watch watch;
+	struct ev_hook flush_hook;
+	struct ev_timer timer;
+	struct ev_cleanup cleanup;
+	redisReader *reader;
+	char *out;
+	size_t out_len, out_cap, out_off;
+	struct pipe_req *head, *tail;
+};
+
+static void pipe_close_fd(struct meta_pipe *p)
+{
+	if (p->fd < 0)
+		return;
+	if (p->loop)
+		evloop_unwatch(p->loop, &p->watch);
+	close(p->fd);
+	p->fd = -1;
+}
+
+/* The connection is lost: every request waiting on it gets err. */
+static void pipe_fail(struct meta_pipe *p, int err)
+{
+	pipe_close_fd(p);
+	p->state = PIPE_CLOSED;
+	p->gen++;
+	p->out_len = p->out_off = 0;
+	if (p->reader) {
+		redisReaderFree(p->reader);
+		p->reader = NULL;
+	}
+	if (p->loop)
+		evloop_timer_stop(p->loop, &p->timer);
+	struct pipe_req *r = p->head;
+	p->head = p->tail = NULL;
+	while (r) {
+		struct pipe_req *next = r->next;
+		for (int i = 0; i < r->got; i++) {
+			freeReplyObject(r->replies[i]);
+			r->replies[i] = NULL;
+		}
+		r->got = 0;
+		r->err = err;
+		coro_wake(r->co);
+		r = next;
+	}
+}
+
+static void loop_gone(struct ev_cleanup *c)
+{
+	struct meta_pipe *p = (struct meta_pipe *)((char *)c - offsetof(struct meta_pipe, cleanup));
+	pipe_fail(p, -ESHUTDOWN);
+	p->loop = NULL;
+}
+
+struct meta_pipe *meta_pipe_new(struct evloop *l, meta_pipe_connect_fn connect, void *arg,
+				unsigned timeout_ms)
+{
+	struct meta_pipe *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->loop = l;
+	p->connect = connect;
+	p->connect_arg = arg;
+	p->timeout_ms = timeout_ms;
+	p->fd = -1;
+	p->watch.fd = -1;
+	evloop_on_destroy(l, &p->cleanup, loop_gone);
+	return p;
+}
+
+void meta_pipe_free(struct meta_pipe *p)
+{
+	if (!p)
+		return;
+	if (p->loop)
+		evloop_cancel_destroy(p->loop, &p->cleanup);
+	pipe_fail(p, -ESHUTDOWN);
+	free(p->out);
+	free(p);
+}
+
+/* ------------------------------------------------------------ output */
+
+static int out_append(struct meta_pipe *p, const char *buf, size_t len)
+{
+	if (p->out_len + len > p->out_cap) {
+		size_t cap = p->out_cap ? p->out_cap : 16384;
+		while (cap < p->out_len + len)
+			cap *= 2;
+		char *o = realloc(p->out, cap);
+		if (!o)
+			return -ENOMEM;
+		p->out = o;
+		p->out_cap = cap;
+	}
+	memcpy(p->out + p->out_len, buf, len);
+	p->out_len += len;
+	return 0;
+}
+
+static void pipe_flush(struct meta_pipe *p)
+{
+	if (p->state != PIPE_READY)
+		return;
+	while (p->out_off < p->out_len) {
+		ssize_t n = send(p->fd, p->out + p->out_off, p->out_len - p->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			p->out_off += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (evloop_watch_set(p->loop, &p->watch, EPOLLIN | EPOLLOUT) < 0)
+				pipe_fail(p, -EIO);
+			return;
+		}
+		pipe_fail(p, n < 0 ? -errno : -ECONNRESET);
+		return;
+	}
+	p->out_len = p->out_off = 0;
+	if (evloop_watch_set(p->loop, &p->watch, EPOLLIN) < 0)
+		pipe_fail(p, -EIO);
+}
+
+static void flush_hook(struct ev_hook *h)
+{
+	pipe_flush((struct meta_pipe *)((char *)h - offsetof(struct meta_pipe, flush_hook)));
+}
+
+/* ------------------------------------------------------------ input */
+
+/* Hands the replies read so far to the requests in order. */
+static void pipe_deliver(struct meta_pipe *p)
+{
+	for (;;) {
+		void *reply = NULL;
+		if (redisReaderGetReply(p->reader, &reply) != REDIS_OK) {
+			log_warn("redis: unreadable reply: %s", p->reader->errstr);
+			pipe_fail(p, -EIO);
+			return;
+		}
+		if (!reply)
+			return;
+		struct pipe_req *r = p->head;
+		if (!r) {
+			/* A reply nobody asked for: the stream is out of step. */
+			freeReplyObject(reply);
+			log_warn("redis: unexpected reply; reconnecting");
+			pipe_fail(p, -EIO);
+			return;
+		}
+		r->replies[r->got++] = reply;
+		if (r->got == r->want) {
+			p->head = r->next;
+			if (!p->head)
+				p->tail = NULL;
+			coro_wake(r->co);
+		}
+	}
+}
+
+static void pipe_read(struct meta_pipe *p)
+{
+	char buf[READ_CHUNK];
+	for (;;) {
+		ssize_t n = recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0) {
+			if (redisReaderFeed(p->reader, buf, (size_t)n) != REDIS_OK) {
+				pipe_fail(p, -ENOMEM);
+				return;
+			}
+			pipe_deliver(p);
+			if (p->state != PIPE_READY || (size_t)n < sizeof(buf))
+				return;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		pipe_fail(p, n == 0 ? -ECONNRESET : -errno);
+		return;
+	}
+}
+
+static void on_io(struct ev_watch *w, uint32_t events)
+{
+	struct meta_pipe *p = (struct meta_pipe *)((char *)w - offsetof(struct meta_pipe, watch));
+	if (events & EPOLLOUT)
+		pipe_flush(p);
+	if (p->state == PIPE_READY && (events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+		pipe_read(p);
+}
+
+/* ------------------------------------------------------------ timeouts */
+
+static void on_timer(struct ev_timer *t)
+{
+	struct meta_pipe *p = (struct meta_pipe *)((char *)t - offsetof(struct meta_pipe, timer));
+	if (!p->head)
+		return;
+	if (p->head->deadline_ms <= evloop_now_ms()) {
+		log_warn("redis: no reply for %u ms; reconnecting", p->timeout_ms);
+		pipe_fail(p, -ETIMEDOUT);
+		return;
+	}
+	/* The oldest request is the head: its deadline is the next to come. */
+	evloop_timer_start(p->loop, &p->timer, p->head->deadline_ms, on_timer);
+}
+
+/* ------------------------------------------------------------ connecting */
+
+struct connect_job {
+	struct meta_pipe *p;
+	int fd, r;
+};
+
+static void run_connect(void *arg)
+{
+	struct connect_job *j = arg;
+	j->r = j->p->connect(j->p->connect_arg, &j->fd);
+}
+
+/* Runs on the coroutine that found the pipe closed; others queue meanwhile. */
+static void pipe_connect(struct meta_pipe *p)
+{
+	p->state = PIPE_CONNECTING;
+	unsigned gen = p->gen;
+	struct connect_job j = {.p = p, .fd = -1};
+	coro_offload(run_connect, &j);
+	if (!p->loop || p->gen != gen) {
+		/* Failed (timed out, loop gone) while connecting: every waiter has its answer. */
+		if (j.fd >= 0)
+			close(j.fd);
+		return;
+	}
+	if (j.r == 0) {
+		int fl = fcntl(j.fd, F_GETFL);
+		p->reader = redisReaderCreate();
+		if (fl < 0 || fcntl(j.fd, F_SETFL, fl | O_NONBLOCK) < 0 || !p->reader)
+			j.r = -ENOMEM;
+		else
+			j.r = evloop_watch(p->loop, &p->watch, j.fd, EPOLLIN, on_io);
+	}
+	if (j.r < 0) {
+		if (j.fd >= 0)
+			close(j.fd);
+		pipe_fail(p, j.r);
+		return;
+	}
+	p->fd = j.fd;
+	p->state = PIPE_READY;
+	evloop_defer(p->loop, &p->flush_hook, flush_hook);
+}
+
+int meta_pipe_call(struct meta_pipe *p, const char *const *bufs, const size_t *lens, int nbufs,
+		   int want, redisReply **replies)
+{
+	if (!p->loop || want < 1 || want > MAX_WANT)
+		return -EINVAL;
+	size_t undo = p->out_len;
+	for (int i = 0; i < nbufs; i++) {
+		if (out_append(p, bufs[i], lens[i]) < 0) {
+			p->out_len = undo;
+			return -ENOMEM;
+		}
+	}
+	struct pipe_req r = {.co = coro_self(),
+			     .want = want,
+			     .replies = replies,
+			     .deadline_ms = evloop_now_ms() + p->timeout_ms};
+	if (p->tail)
+		p->tail->next = &r;
+	else
+		p->head = &r;
+	p->tail = &r;
+	if (p->timer.heap_pos == 0)
+		evloop_timer_start(p->loop, &p->timer, r.deadline_ms, on_timer);
+	if (p->state == PIPE_CLOSED)
+		pipe_connect(p);
+	else if (p->state == PIPE_READY)
+		evloop_defer(p->loop, &p->flush_hook, flush_hook);
+	coro_park();
+	return r.err;
+}

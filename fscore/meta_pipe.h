@@ -1,0 +1,39 @@
+/*
+ * One pipelined Redis connection per event loop, for the coroutines of that
+ * loop (meta.c routes their commands here). Every command a round of the
+ * loop produces leaves in one write, and every reply that has arrived is
+ * read in one: with many requests in flight this replaces a system call
+ * pair and a thread switch per command by a few per round, on both sides.
+ *
+ * Replies are matched to commands by order, so a connection that fails or
+ * times out fails every command still waiting on it; the caller retries
+ * (mutating scripts carry operation ids and run once).
+ */
+#ifndef MCFS_META_PIPE_H
+#define MCFS_META_PIPE_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "evloop.h"
+
+struct meta_pipe;
+
+/* Opens a connected, authenticated socket (may block: runs on the
+ * blocking pool). Returns 0 and the fd, or a negative errno. */
+typedef int (*meta_pipe_connect_fn)(void *arg, int *fd);
+
+struct meta_pipe *meta_pipe_new(struct evloop *l, meta_pipe_connect_fn connect, void *arg,
+				unsigned timeout_ms);
+/* Closes it; its loop must not be running (or be gone). */
+void meta_pipe_free(struct meta_pipe *p);
+
+/* On a coroutine of the pipe's loop: sends the nbufs pieces of already
+ * formatted commands, parks until `want` replies have come, and stores them
+ * in replies[] (the caller frees them). Returns 0, or the connection's
+ * negative errno (-ETIMEDOUT after the timeout, -ECONNRESET, ...) with no
+ * reply. */
+int meta_pipe_call(struct meta_pipe *p, const char *const *bufs, const size_t *lens, int nbufs,
+		   int want, redisReply **replies);
+
+#endif
