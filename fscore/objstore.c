@@ -125,12 +125,13 @@ const char *objstore_describe(const struct objstore *os)
  * On a coroutine, a call that may block (anything over HTTP, a write that
  * syncs to disk) runs on the blocking pool while the coroutine parks. Reads
  * of a local directory run in place: a pread of a page-cached file costs
- * less than the two thread switches.
+ * less than the two thread switches; so do writes to one in memory (tmpfs).
  */
 enum call_kind {
 	CALL_PUT,
 	CALL_GET,
 	CALL_RANGE,
+	CALL_RANGE_SIZED,
 	CALL_HEAD,
 	CALL_DELETE,
 	CALL_LIST,
@@ -169,6 +170,16 @@ static void call_run(void *arg)
 	case CALL_RANGE:
 		c->r = o->get_range(c->os, c->key, c->off, c->len, c->buf, c->out);
 		break;
+	case CALL_RANGE_SIZED:
+		if (o->get_range_sized) {
+			c->r = o->get_range_sized(c->os, c->key, c->off, c->len, c->buf, c->out,
+						  c->size);
+			break;
+		}
+		c->r = o->head(c->os, c->key, c->size);
+		if (c->r == 0)
+			c->r = o->get_range(c->os, c->key, c->off, c->len, c->buf, c->out);
+		break;
 	case CALL_HEAD:
 		c->r = o->head(c->os, c->key, c->size);
 		break;
@@ -192,8 +203,10 @@ static void call_run(void *arg)
 
 static int call(struct call *c)
 {
-	bool quick =
-	    c->os->local && (c->kind == CALL_GET || c->kind == CALL_RANGE || c->kind == CALL_HEAD);
+	bool reading = c->kind == CALL_GET || c->kind == CALL_RANGE ||
+		       c->kind == CALL_RANGE_SIZED || c->kind == CALL_HEAD;
+	bool writing = c->kind == CALL_PUT || c->kind == CALL_DELETE;
+	bool quick = c->os->local && (reading || (writing && c->os->quick_writes));
 	if (quick)
 		call_run(c);
 	else
@@ -246,6 +259,26 @@ int objstore_get_range(struct objstore *os, const char *key, uint64_t off, size_
 				   .len = len,
 				   .buf = buf,
 				   .out = got});
+}
+
+int objstore_get_range_sized(struct objstore *os, const char *key, uint64_t off, size_t len,
+			     void *buf, size_t *got, uint64_t *size)
+{
+	if (!got || !size)
+		return -EINVAL;
+	*got = 0;
+	*size = 0;
+	if (!os || !objstore_key_valid(key) || (len && !buf) || off > INT64_MAX ||
+	    len > (uint64_t)INT64_MAX - off)
+		return -EINVAL;
+	return call(&(struct call){.kind = CALL_RANGE_SIZED,
+				   .os = os,
+				   .key = key,
+				   .off = off,
+				   .len = len,
+				   .buf = buf,
+				   .out = got,
+				   .size = size});
 }
 
 int objstore_head(struct objstore *os, const char *key, uint64_t *size)

@@ -48,6 +48,10 @@ int objstore_get(struct objstore *os, const char *key, void *buf, size_t cap, si
 /* Reads [off, off+len) of an object; *got is the number of bytes read (short at the end). */
 int objstore_get_range(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
 		       size_t *got);
+/* The same, and *size gets the object's whole size (to verify it against
+ * what metadata says before the bytes are served). */
+int objstore_get_range_sized(struct objstore *os, const char *key, uint64_t off, size_t len,
+			     void *buf, size_t *got, uint64_t *size);
 /* Size of an object, -ENOENT if missing. */
 int objstore_head(struct objstore *os, const char *key, uint64_t *size);
 /* Deletes an object; deleting a missing object succeeds. */

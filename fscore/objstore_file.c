@@ -1,7 +1,8 @@
 /* A directory as a bucket. Keys map to paths below the root, '/' to
  * subdirectories. A put becomes visible by rename(2) of a fully written and
  * fsync'ed temporary file, so readers see whole objects only and an
- * acknowledged put survives a crash. Empty directories are left in place
+ * acknowledged put survives a crash. On tmpfs (memory, gone at reboot)
+ * there is nothing to sync and no fsync is made. Empty directories are left in place
  * after deletes: removing them would race with puts creating files there. */
 #include "objstore_impl.h"
 
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,9 +30,43 @@
 /* No put takes a day; a temporary file that old is litter from a crash. */
 #define TMP_STALE_SECONDS (24 * 3600)
 
+/*
+ * Open objects kept for reads. Objects never change once written, so an
+ * open descriptor stays right for as long as it is kept, and a random read
+ * costs one pread instead of an open, a stat and a close. Entries are
+ * closed FD_MAX_AGE_MS after they were opened, so that an object deleted by
+ * another process is neither readable nor holding its space for longer;
+ * this store's own deletes drop theirs at once. HEAD always asks the file
+ * system.
+ */
+#define FD_CACHE_MAX  256
+#define FD_HASH	      512
+#define FD_MAX_AGE_MS 2000
+
+struct open_obj {
+	struct open_obj *hnext;	      /* hash chain */
+	struct open_obj *prev, *next; /* LRU, most recent first */
+	int fd;
+	unsigned refs;
+	bool dropped; /* deleted: close once the last reader is done */
+	uint64_t size;
+	long long opened_ms;
+	char key[];
+};
+
+struct fd_cache {
+	pthread_mutex_t lock;
+	struct open_obj *hash[FD_HASH];
+	struct open_obj *head, *tail;
+	unsigned n;
+};
+
 struct file_store {
 	struct objstore base;
 	char root[PATH_MAX];
+	long pid;    /* names this process's temporary files */
+	bool memory; /* tmpfs or ramfs: nothing to fsync, no write ever waits for a disk */
+	struct fd_cache fds;
 };
 
 static struct file_store *to_fs(struct objstore *os)
@@ -157,7 +194,7 @@ static int pread_all(int fd, void *buf, size_t len, off_t off)
 }
 
 /* Opens a new temporary file next to path; tmp receives its name. */
-static int open_tmp(const char *path, char *tmp, size_t cap)
+static int open_tmp(struct file_store *fs, const char *path, char *tmp, size_t cap)
 {
 	static unsigned long counter;
 	const char *slash = strrchr(path, '/');
@@ -165,8 +202,8 @@ static int open_tmp(const char *path, char *tmp, size_t cap)
 
 	for (int attempt = 0; attempt < 100; attempt++) {
 		unsigned long n = __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED);
-		int len = snprintf(tmp, cap, "%.*s/" TMP_PREFIX "%ld.%lu", dirlen, path,
-				   (long)getpid(), n);
+		int len =
+		    snprintf(tmp, cap, "%.*s/" TMP_PREFIX "%ld.%lu", dirlen, path, fs->pid, n);
 		if (len < 0 || (size_t)len >= cap)
 			return -ENAMETOOLONG;
 		int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -176,15 +213,17 @@ static int open_tmp(const char *path, char *tmp, size_t cap)
 	return -EEXIST;
 }
 
-static int write_tmp(int fd, const void *buf, size_t len)
+static int write_tmp(struct file_store *fs, int fd, const void *buf, size_t len)
 {
 	int r = write_all(fd, buf, len);
-	if (r == 0 && fsync(fd) < 0)
+	if (r == 0 && !fs->memory && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
 		r = -errno;
 	return r;
 }
+
+static void fd_forget(struct fd_cache *c, const char *key);
 
 static int file_put(struct objstore *os, const char *key, const void *buf, size_t len)
 {
@@ -194,28 +233,186 @@ static int file_put(struct objstore *os, const char *key, const void *buf, size_
 	if (r < 0)
 		return r;
 
-	int fd = open_tmp(path, tmp, sizeof(tmp));
+	int fd = open_tmp(fs, path, tmp, sizeof(tmp));
 	/* Missing directories are made on demand; a concurrent put may make them too. */
 	for (int attempt = 0; fd == -ENOENT && attempt < 3; attempt++) {
 		r = mkdir_parents(path, strlen(fs->root));
 		if (r < 0)
 			return map_errno(-r);
-		fd = open_tmp(path, tmp, sizeof(tmp));
+		fd = open_tmp(fs, path, tmp, sizeof(tmp));
 	}
 	if (fd < 0)
 		return map_errno(-fd);
 
-	r = write_tmp(fd, buf, len);
+	r = write_tmp(fs, fd, buf, len);
 	if (r == 0 && rename(tmp, path) < 0)
 		r = -errno;
+	/* Objects are written once, but a repair may put one again. */
+	fd_forget(&fs->fds, key);
 	if (r < 0) {
 		unlink(tmp);
 		log_warn("objstore %s: put %s: %s", os->desc, key, strerror(-r));
 		return map_errno(-r);
 	}
+	if (fs->memory)
+		return 0;
 	*strrchr(path, '/') = '\0';
 	r = fsync_dir(path);
 	return r < 0 ? map_errno(-r) : 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static unsigned key_hash(const char *key)
+{
+	unsigned h = 2166136261u;
+	for (; *key; key++)
+		h = (h ^ (unsigned char)*key) * 16777619u;
+	return h % FD_HASH;
+}
+
+static void lru_unlink(struct fd_cache *c, struct open_obj *o)
+{
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		c->head = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	else
+		c->tail = o->prev;
+	o->prev = o->next = NULL;
+}
+
+static void lru_front(struct fd_cache *c, struct open_obj *o)
+{
+	o->prev = NULL;
+	o->next = c->head;
+	if (c->head)
+		c->head->prev = o;
+	c->head = o;
+	if (!c->tail)
+		c->tail = o;
+}
+
+/* Takes o out of the cache (lock held); it is closed now or by its last reader. */
+static void fd_drop_locked(struct fd_cache *c, struct open_obj *o)
+{
+	struct open_obj **pp = &c->hash[key_hash(o->key)];
+	while (*pp && *pp != o)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = o->hnext;
+	lru_unlink(c, o);
+	c->n--;
+	o->dropped = true;
+	if (o->refs == 0) {
+		close(o->fd);
+		free(o);
+	}
+}
+
+static struct open_obj *fd_lookup_locked(struct fd_cache *c, const char *key)
+{
+	for (struct open_obj *o = c->hash[key_hash(key)]; o; o = o->hnext)
+		if (strcmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
+/* Closes the least recently used entries over the bound (lock held). */
+static void fd_trim_locked(struct fd_cache *c)
+{
+	while (c->tail && c->n > FD_CACHE_MAX)
+		fd_drop_locked(c, c->tail);
+}
+
+static void fd_release(struct fd_cache *c, struct open_obj *o)
+{
+	pthread_mutex_lock(&c->lock);
+	if (--o->refs == 0 && o->dropped) {
+		close(o->fd);
+		free(o);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void fd_forget(struct fd_cache *c, const char *key)
+{
+	pthread_mutex_lock(&c->lock);
+	struct open_obj *o = fd_lookup_locked(c, key);
+	if (o)
+		fd_drop_locked(c, o);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void fd_cache_destroy(struct fd_cache *c)
+{
+	while (c->head)
+		fd_drop_locked(c, c->head);
+	pthread_mutex_destroy(&c->lock);
+}
+
+static int open_object(struct file_store *fs, const char *key, struct stat *st);
+
+/* An open object with a reference, from the cache or opened now. */
+static int fd_acquire(struct file_store *fs, const char *key, struct open_obj **out)
+{
+	struct fd_cache *c = &fs->fds;
+	long long now = now_ms();
+	pthread_mutex_lock(&c->lock);
+	struct open_obj *o = fd_lookup_locked(c, key);
+	if (o && now - o->opened_ms > FD_MAX_AGE_MS) {
+		fd_drop_locked(c, o);
+		o = NULL;
+	}
+	if (o) {
+		o->refs++;
+		lru_unlink(c, o);
+		lru_front(c, o);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (o) {
+		*out = o;
+		return 0;
+	}
+	struct stat st;
+	int fd = open_object(fs, key, &st);
+	if (fd < 0)
+		return fd;
+	size_t klen = strlen(key);
+	o = malloc(sizeof(*o) + klen + 1);
+	if (!o) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*o = (struct open_obj){.fd = fd, .refs = 1, .size = (uint64_t)st.st_size, .opened_ms = now};
+	memcpy(o->key, key, klen + 1);
+	pthread_mutex_lock(&c->lock);
+	struct open_obj *raced = fd_lookup_locked(c, key);
+	if (raced) {
+		/* Another reader opened it meanwhile: use theirs. */
+		raced->refs++;
+		pthread_mutex_unlock(&c->lock);
+		close(fd);
+		free(o);
+		*out = raced;
+		return 0;
+	}
+	unsigned h = key_hash(key);
+	o->hnext = c->hash[h];
+	c->hash[h] = o;
+	lru_front(c, o);
+	c->n++;
+	fd_trim_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	*out = o;
+	return 0;
 }
 
 /* Opens an object for reading; directories are not objects. */
@@ -241,32 +438,41 @@ static int open_object(struct file_store *fs, const char *key, struct stat *st)
 
 static int file_get(struct objstore *os, const char *key, void *buf, size_t cap, size_t *len)
 {
-	struct stat st;
-	int fd = open_object(to_fs(os), key, &st);
-	if (fd < 0)
-		return fd;
-	size_t size = (size_t)st.st_size;
-	int r = size > cap ? -EFBIG : pread_all(fd, buf, size, 0);
-	close(fd);
+	struct file_store *fs = to_fs(os);
+	struct open_obj *o;
+	int r = fd_acquire(fs, key, &o);
+	if (r < 0)
+		return r;
+	size_t size = (size_t)o->size;
+	r = size > cap ? -EFBIG : pread_all(o->fd, buf, size, 0);
+	fd_release(&fs->fds, o);
 	if (r == 0)
 		*len = size;
 	return r == -EFBIG || r == -EIO ? r : (r < 0 ? map_errno(-r) : 0);
 }
 
-static int file_get_range(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
-			  size_t *got)
+static int file_get_range_sized(struct objstore *os, const char *key, uint64_t off, size_t len,
+				void *buf, size_t *got, uint64_t *size)
 {
-	struct stat st;
-	int fd = open_object(to_fs(os), key, &st);
-	if (fd < 0)
-		return fd;
-	uint64_t size = (uint64_t)st.st_size;
-	size_t n = off >= size ? 0 : (size - off < len ? (size_t)(size - off) : len);
-	int r = pread_all(fd, buf, n, (off_t)off);
-	close(fd);
+	struct file_store *fs = to_fs(os);
+	struct open_obj *o;
+	int r = fd_acquire(fs, key, &o);
+	if (r < 0)
+		return r;
+	*size = o->size;
+	size_t n = off >= o->size ? 0 : (o->size - off < len ? (size_t)(o->size - off) : len);
+	r = pread_all(o->fd, buf, n, (off_t)off);
+	fd_release(&fs->fds, o);
 	if (r == 0)
 		*got = n;
 	return r == -EIO ? r : (r < 0 ? map_errno(-r) : 0);
+}
+
+static int file_get_range(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
+			  size_t *got)
+{
+	uint64_t size;
+	return file_get_range_sized(os, key, off, len, buf, got, &size);
 }
 
 static int file_head(struct objstore *os, const char *key, uint64_t *size)
@@ -290,6 +496,7 @@ static int file_delete(struct objstore *os, const char *key)
 	int r = key_path(to_fs(os), key, path, sizeof(path));
 	if (r < 0)
 		return r;
+	fd_forget(&to_fs(os)->fds, key);
 	/* A key naming a directory is no object: deleting it is deleting nothing. */
 	if (unlink(path) < 0 && errno != ENOENT && errno != ENOTDIR && errno != EISDIR)
 		return map_errno(errno);
@@ -483,6 +690,7 @@ static int file_create_bucket(struct objstore *os)
 
 static void file_close(struct objstore *os)
 {
+	fd_cache_destroy(&to_fs(os)->fds);
 	free(to_fs(os));
 }
 
@@ -490,6 +698,7 @@ static const struct objstore_ops file_ops = {
     .put = file_put,
     .get = file_get,
     .get_range = file_get_range,
+    .get_range_sized = file_get_range_sized,
     .head = file_head,
     .delete = file_delete,
     .list = file_list,
@@ -514,6 +723,13 @@ int objstore_file_open(const struct bucket_url *u, struct objstore **out)
 		fs->root[--len] = '\0';
 	fs->base.ops = &file_ops;
 	fs->base.local = true;
+	fs->pid = (long)getpid();
+	pthread_mutex_init(&fs->fds.lock, NULL);
+	struct statfs sf;
+	fs->memory =
+	    statfs(fs->root, &sf) == 0 && (sf.f_type == TMPFS_MAGIC || sf.f_type == RAMFS_MAGIC);
+	/* In memory a write is as quick as a read: no thread switch for it. */
+	fs->base.quick_writes = fs->memory;
 	*out = &fs->base;
 	return 0;
 }

@@ -19,6 +19,9 @@ struct objstore_ops {
 	int (*get)(struct objstore *os, const char *key, void *buf, size_t cap, size_t *len);
 	int (*get_range)(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
 			 size_t *got);
+	/* NULL: head, then get_range. */
+	int (*get_range_sized)(struct objstore *os, const char *key, uint64_t off, size_t len,
+			       void *buf, size_t *got, uint64_t *size);
 	int (*head)(struct objstore *os, const char *key, uint64_t *size);
 	int (*delete)(struct objstore *os, const char *key);
 	/* prefix is never NULL ("" lists everything). */
@@ -34,8 +37,9 @@ struct objstore_ops {
 
 struct objstore {
 	const struct objstore_ops *ops;
-	bool local;	 /* a directory on this machine (file://) */
-	char desc[1100]; /* objstore_describe(): never holds a secret */
+	bool local;	   /* a directory on this machine (file://) */
+	bool quick_writes; /* writes never wait for a device: no need to offload them */
+	char desc[1100];   /* objstore_describe(): never holds a secret */
 };
 
 /* Backend constructors, given an already parsed URL. They leave desc to objstore_open(). */

@@ -91,9 +91,10 @@ static void cache_block(struct vfs *v, struct objstore *os, const char *key, uin
 	}
 }
 
-/* A part of a block from a local (file://) bucket: the range alone, after
- * checking the object's size, since reading and caching 4 MiB to serve a
- * random 4 KiB read costs more than the bucket's own pread. */
+/* Reads from a local (file://) bucket take just their range, after checking
+ * the object's size, and stay out of the block cache: the kernel's page
+ * cache holds the bucket's files already, and reading and caching 4 MiB to
+ * serve a random 4 KiB read costs more than the bucket's own pread. */
 static int read_local_range(struct vfs *v, uint64_t slice_id, uint16_t origin, const char *key,
 			    uint32_t block_len, uint32_t off, uint32_t len, uint8_t *dst)
 {
@@ -102,11 +103,9 @@ static int read_local_range(struct vfs *v, uint64_t slice_id, uint16_t origin, c
 		return -ENOENT;
 	uint64_t size = 0;
 	size_t got = 0;
-	int r = objstore_head(first, key, &size);
+	int r = objstore_get_range_sized(first, key, off, len, dst, &got, &size);
 	if (r == 0 && size != block_len)
 		r = -EIO; /* the whole-block path reports it and tries elsewhere */
-	if (r == 0)
-		r = objstore_get_range(first, key, off, len, dst, &got);
 	if (r == 0 && got != len)
 		r = -EIO;
 	if (r == 0)
@@ -127,14 +126,14 @@ int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_
 		return 0;
 	}
 	struct objstore *from = NULL;
+	if (read_local_range(v, slice_id, origin, key, block_len, off, len, dst) == 0)
+		return 0;
 	if (off == 0 && len == block_len) {
 		int r = fetch_block(v, slice_id, origin, key, block_len, dst, &from);
 		if (r == 0)
 			cache_block(v, from, key, dst, block_len, false);
 		return r;
 	}
-	if (off != 0 && read_local_range(v, slice_id, origin, key, block_len, off, len, dst) == 0)
-		return 0;
 	/* Fetch the whole block: the rest is likely read next, from the cache. */
 	uint8_t *buf = malloc(block_len);
 	if (!buf)
@@ -175,8 +174,10 @@ static void prefetch_run(void *arg)
 void reader_prefetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
 			   uint32_t block_len)
 {
-	if (!v->cache)
-		return;
+	struct objstore *first = NULL;
+	if (!v->cache ||
+	    (bucket_order(v, slice_id, origin, &first, 1) == 1 && objstore_is_local(first)))
+		return; /* a local bucket is read in place when it is time */
 	struct prefetch_job *j = malloc(sizeof(*j));
 	if (!j)
 		return;

@@ -25,6 +25,8 @@
  * current content, so this also bounds what a flush may have to read.
  */
 #define WRITER_GAP_WINDOW (32u << 20)
+/* A block holding this much gets its whole size at once (block_reserve). */
+#define WRITER_STREAM_BYTES (1u << 20)
 /* Random writes inside the window must not make a slice a sieve. */
 #define WRITER_MAX_RANGES 64
 
@@ -139,8 +141,9 @@ static void upload_block(void *arg)
 		b->state = BLOCK_UPLOADED;
 		/* The cache takes the buffer as it is: written data is often
 		 * read back soon, and copying 4 MiB per block would cost more
-		 * than the upload to a local bucket. */
-		if (w->v->cache) {
+		 * than the upload. A local bucket needs no copy in memory: the
+		 * kernel's page cache holds its files already. */
+		if (w->v->cache && !objstore_is_local(w->v->store)) {
 			adopted = b->buf;
 			b->buf = NULL;
 			__atomic_sub_fetch(&w->v->buffered_bytes, b->cap, __ATOMIC_RELAXED);
@@ -157,7 +160,7 @@ static void upload_block(void *arg)
 	pthread_mutex_unlock(&w->lock);
 	/* w may be gone once inflight dropped: only v (which outlives it) from here. */
 	if (adopted)
-		block_cache_adopt(v->cache, key, adopted, j->len, !objstore_is_local(v->store));
+		block_cache_adopt(v->cache, key, adopted, j->len, true);
 	free(j);
 }
 
@@ -207,8 +210,9 @@ static struct pending_slice *slice_new(struct writer *w, uint32_t chunk, uint32_
 	return s;
 }
 
-/* Makes room for need bytes: small files stay small, a streaming write
- * doubles its way to a whole block in a few steps. */
+/* Makes room for need bytes: small files stay small; a block that already
+ * takes a large write is a stream's, and gets all its room at once rather
+ * than being copied over and over while it doubles. */
 static int block_reserve(struct writer *w, struct pending_block *b, uint32_t need)
 {
 	uint32_t bs = w->v->vol.block_size;
@@ -217,6 +221,8 @@ static int block_reserve(struct writer *w, struct pending_block *b, uint32_t nee
 	uint32_t cap = b->cap ? 2 * b->cap : 4096;
 	while (cap < need)
 		cap *= 2;
+	if (need >= WRITER_STREAM_BYTES)
+		cap = bs;
 	if (cap > bs)
 		cap = bs;
 	uint8_t *buf = realloc(b->buf, cap);

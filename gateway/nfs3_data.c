@@ -47,6 +47,32 @@ void nfs3_read(struct nfs_req *req, void *args, void *res)
 	ok->data.data_len = (u_int)got;
 }
 
+/* WRITE3args with the data left where it arrived: data.data_val points into
+ * the request, which outlives the call, instead of a copy XDR would make. */
+bool_t xdr_WRITE3args_inplace(XDR *xdrs, WRITE3args *a)
+{
+	if (!xdr_nfs_fh3(xdrs, &a->file) || !xdr_offset3(xdrs, &a->offset) ||
+	    !xdr_count3(xdrs, &a->count) || !xdr_stable_how(xdrs, &a->stable))
+		return FALSE;
+	if (xdrs->x_op == XDR_FREE) {
+		a->data.data_val = NULL; /* not ours */
+		a->data.data_len = 0;
+		return TRUE;
+	}
+	if (xdrs->x_op != XDR_DECODE)
+		return xdr_bytes(xdrs, &a->data.data_val, &a->data.data_len, NFS3_MAXDATA);
+	u_int len;
+	if (!xdr_u_int(xdrs, &len) || len > NFS3_MAXDATA)
+		return FALSE;
+	/* The opaque is padded to four bytes; a short message fails here. */
+	char *p = len ? (char *)xdr_inline(xdrs, (int)((len + 3) & ~3u)) : NULL;
+	if (len && !p)
+		return FALSE;
+	a->data.data_val = p;
+	a->data.data_len = len;
+	return TRUE;
+}
+
 void nfs3_write(struct nfs_req *req, void *args, void *res)
 {
 	WRITE3args *a = args;

@@ -27,6 +27,7 @@ void nfs3_access(struct nfs_req *req, void *args, void *res);
 void nfs3_readlink(struct nfs_req *req, void *args, void *res);
 void nfs3_read(struct nfs_req *req, void *args, void *res);
 void nfs3_write(struct nfs_req *req, void *args, void *res);
+bool_t xdr_WRITE3args_inplace(XDR *xdrs, WRITE3args *a);
 void nfs3_create(struct nfs_req *req, void *args, void *res);
 void nfs3_mkdir(struct nfs_req *req, void *args, void *res);
 void nfs3_symlink(struct nfs_req *req, void *args, void *res);
