@@ -93,7 +93,7 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 	args_bin(&a, expect, n * SLICE_PACKED_LEN);
 	args_bin(&a, packed, sizeof(packed));
 	redisReply *rep = NULL;
-	r = meta_eval(vfs_meta(v), "compact", v->setting_key, a.n, a.v, a.len, &rep);
+	r = meta_eval_op(vfs_meta(v), "compact", v->setting_key, a.n, a.v, a.len, &rep);
 	free(expect);
 	free(recs);
 	if (r < 0)

@@ -385,11 +385,17 @@ int meta_role(struct meta *m, struct meta_role *out)
 	return 0;
 }
 
-/* Runs a formatted command with bounded retries. */
-static int run_formatted(struct meta *m, const char *cmd, size_t len, redisReply **reply)
+/* Runs a formatted command with bounded retries; tries after the first send
+ * again instead when it is given. */
+static int run_retried(struct meta *m, const char *cmd, size_t len, const char *again,
+		       size_t again_len, redisReply **reply)
 {
 	int r, retry;
 	for (unsigned n = 1;; n++) {
+		if (n == 2 && again) {
+			cmd = again;
+			len = again_len;
+		}
 		r = attempt_any(m, cmd, len, m->track_offset, reply, &retry);
 		if (r == 0 || !retry)
 			return r;
@@ -399,6 +405,11 @@ static int run_formatted(struct meta *m, const char *cmd, size_t len, redisReply
 	log_warn("metadata server %s: %s (gave up after %u attempts)", m->describe, strerror(-r),
 		 m->retry.max_attempts);
 	return r == -EAGAIN ? -ETIMEDOUT : r;
+}
+
+static int run_formatted(struct meta *m, const char *cmd, size_t len, redisReply **reply)
+{
+	return run_retried(m, cmd, len, NULL, 0, reply);
 }
 
 int meta_cmd_formatted(struct meta *m, redisReply **reply, const char *cmd, size_t len)
@@ -439,33 +450,60 @@ static int script_index(const struct meta *m, const char *name)
 	return -1;
 }
 
-int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
-	      const size_t *lens, redisReply **reply)
+/* EVALSHA of script si as a formatted command; with retried, ARGV[1] (an
+ * operation id) gets a '+' that tells the script a try may have run before. */
+static long format_eval(struct meta *m, int si, const char *key, int argc, const char **argv,
+			const size_t *lens, bool retried, char **out)
+{
+	int total = argc + 4;
+	const char **av = malloc((size_t)total * sizeof(*av));
+	size_t *al = malloc((size_t)total * sizeof(*al));
+	char *first = NULL;
+	long len = -1;
+	if (av && al) {
+		av[0] = "EVALSHA";
+		av[1] = m->shas[si];
+		av[2] = "1";
+		av[3] = key;
+		al[0] = 7;
+		al[1] = 40;
+		al[2] = 1;
+		al[3] = strlen(key);
+		for (int i = 0; i < argc; i++) {
+			av[4 + i] = argv[i];
+			al[4 + i] = lens ? lens[i] : strlen(argv[i]);
+		}
+		if (retried && argc > 0 && (first = malloc(al[4] + 2))) {
+			memcpy(first, argv[0], al[4]);
+			first[al[4]] = '+';
+			av[4] = first;
+			al[4]++;
+		}
+		if (!retried || first)
+			len = resp_format(out, total, av, al);
+	}
+	free(first);
+	free(av);
+	free(al);
+	return len;
+}
+
+static int eval_script(struct meta *m, const char *name, const char *key, int argc,
+		       const char **argv, const size_t *lens, bool op, redisReply **reply)
 {
 	int si = script_index(m, name);
 	if (si < 0)
 		return -EINVAL;
-	int total = argc + 4;
-	const char **av = malloc((size_t)total * sizeof(*av));
-	size_t *al = malloc((size_t)total * sizeof(*al));
-	if (!av || !al) {
-		free(av);
-		free(al);
+	char *cmd = NULL, *again = NULL;
+	long len = format_eval(m, si, key, argc, argv, lens, false, &cmd);
+	long again_len =
+	    op && len >= 0 ? format_eval(m, si, key, argc, argv, lens, true, &again) : 0;
+	if (len < 0 || again_len < 0) {
+		free(cmd);
+		free(again);
 		return -ENOMEM;
 	}
-	av[0] = "EVALSHA";
-	av[1] = m->shas[si];
-	av[2] = "1";
-	av[3] = key;
-	al[0] = 7;
-	al[1] = 40;
-	al[2] = 1;
-	al[3] = strlen(key);
-	for (int i = 0; i < argc; i++) {
-		av[4 + i] = argv[i];
-		al[4 + i] = lens ? lens[i] : strlen(argv[i]);
-	}
-	int r = meta_cmd(m, reply, total, av, al);
+	int r = run_retried(m, cmd, (size_t)len, again, (size_t)again_len, reply);
 	if (r == -ENOEXEC) {
 		/* The server lost its script cache (restart, failover): load and retry. */
 		redisReply *loaded = NULL;
@@ -473,11 +511,24 @@ int meta_eval(struct meta *m, const char *name, const char *key, int argc, const
 		if (loaded)
 			freeReplyObject(loaded);
 		if (r == 0)
-			r = meta_cmd(m, reply, total, av, al);
+			r = again ? run_formatted(m, again, (size_t)again_len, reply)
+				  : run_formatted(m, cmd, (size_t)len, reply);
 	}
-	free(av);
-	free(al);
+	free(cmd);
+	free(again);
 	return r;
+}
+
+int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
+	      const size_t *lens, redisReply **reply)
+{
+	return eval_script(m, name, key, argc, argv, lens, false, reply);
+}
+
+int meta_eval_op(struct meta *m, const char *name, const char *key, int argc, const char **argv,
+		 const size_t *lens, redisReply **reply)
+{
+	return eval_script(m, name, key, argc, argv, lens, true, reply);
 }
 
 /* Operation ids: 64 random bits drawn once per process, then a counter.

@@ -48,6 +48,12 @@ int meta_cmd_formatted(struct meta *m, redisReply **reply, const char *cmd, size
 /* Runs script `name` with KEYS[1] = key and ARGV = argv. */
 int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
 	      const size_t *lens, redisReply **reply);
+/* The same for a script that changes something, ARGV[1] being its operation
+ * id: a call tried again (after a lost connection: the first try may have
+ * been applied) gets a '+' after the id, so that the script knows to look
+ * for what an earlier try did, and only then. */
+int meta_eval_op(struct meta *m, const char *name, const char *key, int argc, const char **argv,
+		 const size_t *lens, redisReply **reply);
 
 /* Read-your-writes through replicas: once enabled, every command on m is
  * followed, in the same round trip, by ROLE, and m remembers the highest

@@ -148,8 +148,8 @@ int region_add(struct meta *m, const char *volume, struct objstore *store,
 	args_str(&a, o->bucket_url ? o->bucket_url : "");
 	args_str(&a, o->replica_url ? o->replica_url : "");
 	redisReply *rep = NULL;
-	r = meta_eval(m, "region_add", volume_key(key, sizeof(key), volume, "setting"), a.n, a.v,
-		      a.len, &rep);
+	r = meta_eval_op(m, "region_add", volume_key(key, sizeof(key), volume, "setting"), a.n, a.v,
+			 a.len, &rep);
 	if (r == 0)
 		r = reply_status(rep);
 	int64_t index = 0;
@@ -361,8 +361,8 @@ int region_promote(struct meta *m, const char *volume, const struct promote_opti
 	args_str(&a, name);
 	args_str(&a, old_source_replica ? old_source_replica : "");
 	redisReply *rep = NULL;
-	r = meta_eval(m, "region_promote", volume_key(key, sizeof(key), volume, "setting"), a.n,
-		      a.v, a.len, &rep);
+	r = meta_eval_op(m, "region_promote", volume_key(key, sizeof(key), volume, "setting"), a.n,
+			 a.v, a.len, &rep);
 	if (r == 0)
 		r = reply_status(rep);
 	if (r == 0 && rep->elements >= 3 && rep->element[1]->type == REDIS_REPLY_STRING) {

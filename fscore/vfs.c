@@ -15,7 +15,8 @@
 #include "vfs_impl.h"
 #include "writer.h"
 
-#define SLICE_ID_BATCH	  1000
+/* Numbers taken from a volume counter at once; a restart wastes at most this many. */
+#define ID_BATCH	  1000
 #define HEARTBEAT_SECONDS 10
 
 static int find_region(struct vfs *v, struct meta *boot, const char *want, char *err, size_t errlen)
@@ -87,7 +88,12 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&v->files_lock, NULL);
-	co_mutex_init(&v->id_lock);
+	struct id_range *ranges[] = {&v->slice_ids, &v->inode_ids, &v->order_ids};
+	const char *fields[] = {"slice", "inode", "dirseq"};
+	for (int i = 0; i < 3; i++) {
+		co_mutex_init(&ranges[i]->lock);
+		ranges[i]->field = fields[i];
+	}
 	pthread_mutex_init(&v->bg_lock, NULL);
 	pthread_cond_init(&v->bg_cond, NULL);
 	if (opt->cfg)
@@ -182,7 +188,9 @@ int vfs_close(struct vfs *v)
 	vfs_route_close(v);
 	pthread_cond_destroy(&v->bg_cond);
 	pthread_mutex_destroy(&v->bg_lock);
-	co_mutex_destroy(&v->id_lock);
+	co_mutex_destroy(&v->slice_ids.lock);
+	co_mutex_destroy(&v->inode_ids.lock);
+	co_mutex_destroy(&v->order_ids.lock);
 	pthread_mutex_destroy(&v->files_lock);
 	free(v);
 	return r;
@@ -256,28 +264,33 @@ void vfs_file_put(struct vfs *v, struct vfs_file *f)
 	pthread_mutex_unlock(&v->files_lock);
 }
 
-int vfs_next_slice_id(struct vfs *v, uint64_t *id)
+int vfs_take_id(struct vfs *v, struct id_range *r, uint64_t *id)
 {
-	co_mutex_lock(&v->id_lock);
-	if (v->id_next >= v->id_end) {
+	co_mutex_lock(&r->lock);
+	if (r->next >= r->end) {
 		char key[128];
-		redisReply *r = NULL;
-		int rc =
-		    meta_cmdf(vfs_meta(v), &r, "HINCRBY %s slice %d",
-			      volume_key(key, sizeof(key), v->vol.name, "counter"), SLICE_ID_BATCH);
-		if (rc < 0 || r->type != REDIS_REPLY_INTEGER) {
-			if (r)
-				freeReplyObject(r);
-			co_mutex_unlock(&v->id_lock);
+		redisReply *rep = NULL;
+		int rc = meta_cmdf(vfs_meta(v), &rep, "HINCRBY %s %s %d",
+				   volume_key(key, sizeof(key), v->vol.name, "counter"), r->field,
+				   ID_BATCH);
+		if (rc < 0 || rep->type != REDIS_REPLY_INTEGER) {
+			if (rep)
+				freeReplyObject(rep);
+			co_mutex_unlock(&r->lock);
 			return rc < 0 ? rc : -EIO;
 		}
-		v->id_end = (uint64_t)r->integer + 1;
-		v->id_next = v->id_end - SLICE_ID_BATCH;
-		freeReplyObject(r);
+		r->end = (uint64_t)rep->integer + 1;
+		r->next = r->end - ID_BATCH;
+		freeReplyObject(rep);
 	}
-	*id = v->id_next++;
-	co_mutex_unlock(&v->id_lock);
+	*id = r->next++;
+	co_mutex_unlock(&r->lock);
 	return 0;
+}
+
+int vfs_next_slice_id(struct vfs *v, uint64_t *id)
+{
+	return vfs_take_id(v, &v->slice_ids, id);
 }
 
 void vfs_queue_compaction(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)

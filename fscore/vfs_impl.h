@@ -23,6 +23,13 @@
 
 struct writer;
 
+/* A range of a volume counter this gateway hands out (vfs_take_id). */
+struct id_range {
+	struct co_mutex lock; /* held across the Redis call that takes a new range */
+	const char *field;    /* of "{VOL}:counter" */
+	uint64_t next, end;
+};
+
 /* Per-inode state of files this process reads, writes or holds open. */
 struct vfs_file {
 	mcfs_ino_t ino;
@@ -56,9 +63,9 @@ struct vfs {
 	pthread_mutex_t files_lock;
 	struct vfs_file *files[VFS_FILE_BUCKETS];
 
-	/* slice ids are handed out in ranges to save a round trip per slice */
-	struct co_mutex id_lock; /* held across the Redis call that takes a new range */
-	uint64_t id_next, id_end;
+	/* Slice ids, inode numbers and directory order numbers are taken from
+	 * their volume counters in ranges, to save a command per use. */
+	struct id_range slice_ids, inode_ids, order_ids;
 
 	uint64_t buffered_bytes; /* atomic: write buffers in memory */
 
@@ -98,6 +105,8 @@ void vfs_file_put(struct vfs *v, struct vfs_file *f);
 /* Existing state only (no allocation); NULL if none. Caller must put. */
 struct vfs_file *vfs_file_find(struct vfs *v, mcfs_ino_t ino);
 int vfs_next_slice_id(struct vfs *v, uint64_t *id);
+/* The next number of a counter range, taking a new range when it runs out. */
+int vfs_take_id(struct vfs *v, struct id_range *r, uint64_t *id);
 void vfs_queue_compaction(struct vfs *v, mcfs_ino_t ino, uint32_t chunk);
 /* Raw committed attributes, without buffered writes merged in. */
 int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);

@@ -38,7 +38,7 @@ static int eval(struct vfs *v, const char *script, struct meta_args *a, redisRep
 {
 	int r = read_only_script(script)
 		    ? vfs_read_eval(v, script, a->n, a->v, a->len, rep)
-		    : meta_eval(vfs_meta(v), script, v->setting_key, a->n, a->v, a->len, rep);
+		    : meta_eval_op(vfs_meta(v), script, v->setting_key, a->n, a->v, a->len, rep);
 	if (r < 0)
 		return r;
 	r = reply_status(*rep);
@@ -182,6 +182,12 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	int r = name_check(name);
 	if (r < 0)
 		return r;
+	uint64_t ino_new, order;
+	r = vfs_take_id(v, &v->inode_ids, &ino_new);
+	if (r == 0)
+		r = vfs_take_id(v, &v->order_ids, &order);
+	if (r < 0)
+		return r;
 	char opid[33], gids[400];
 	meta_new_opid(opid);
 	struct meta_args a;
@@ -202,8 +208,10 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	args_u64(&a, rmin);
 	args_str(&a, target ? target : "");
 	args_str(&a, excl ? "1" : "0");
+	args_u64(&a, ino_new);
+	args_u64(&a, order);
 	redisReply *rep = NULL;
-	r = meta_eval(vfs_meta(v), "mknode", v->setting_key, a.n, a.v, a.len, &rep);
+	r = meta_eval_op(vfs_meta(v), "mknode", v->setting_key, a.n, a.v, a.len, &rep);
 	if (r < 0)
 		return r;
 	r = reply_status(rep);

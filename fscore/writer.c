@@ -480,7 +480,8 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 	args_u64(&a, uid);
 	args_u64(&a, s->writes);
 	redisReply *rep = NULL;
-	int r = meta_eval(vfs_meta(w->v), "commit_slice", w->v->setting_key, a.n, a.v, a.len, &rep);
+	int r =
+	    meta_eval_op(vfs_meta(w->v), "commit_slice", w->v->setting_key, a.n, a.v, a.len, &rep);
 	if (r < 0)
 		return r;
 	r = reply_status(rep);

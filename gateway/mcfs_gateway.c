@@ -419,7 +419,8 @@ static int shutdown_gateway(bool use_rpcbind)
 
 /* Request and block buffers (up to a block, 4 MiB) come and go all the time:
  * kept in the heap and reused instead of returned to the kernel and faulted
- * in again (mmap, trim), which cost a third of a small write in profiles. */
+ * in again (mmap, trim), which cost a third of a small write in profiles.
+ * For glibc's allocator, used where jemalloc is not (sanitizer builds). */
 static void tune_malloc(void)
 {
 	mallopt(M_MMAP_THRESHOLD, 32 << 20);

@@ -1,8 +1,12 @@
 -- Shared prelude, prepended to every script by embed.sh.
 -- Conventions: KEYS[1] is the volume's settings key "{VOL}:setting"; every
 -- other key shares its hash tag, so a volume lives on one cluster slot.
--- Mutating scripts take ARGV[1] = operation id: the result is remembered for
--- a while so a client that lost the reply can retry without applying twice.
+-- Mutating scripts take ARGV[1] = operation id. A call tried again after its
+-- connection failed (the first try may have been applied, its reply lost)
+-- ends the id with '+' (meta_eval_op). Scripts whose effect cannot be seen
+-- again remember their result for a while under the id, so that the retry
+-- answers it instead of applying twice; the others recognise their own
+-- earlier effect, which costs nothing on a first try.
 -- Replies are arrays whose first element is 0 or a positive errno.
 local P = string.sub(KEYS[1], 1, -9) -- strip ":setting"
 local ENOENT, EEXIST, ENOTDIR, EISDIR, EINVAL, ENOTEMPTY, EXDEV, EPERM, EFBIG, ESTALE, ENOSPC, EMLINK, ENODATA, ERANGE, EACCES =
@@ -57,16 +61,22 @@ local function touch(a, s, ns, content)
 	a.change = a.change + 1
 end
 
+local function op_retried(opid) return opid ~= nil and string.sub(opid, -1) == '+' end
+local function op_key(opid)
+	if op_retried(opid) then opid = string.sub(opid, 1, -2) end
+	return P .. ':op:' .. opid
+end
+
 local function op_result(opid)
-	if opid == nil or opid == '' then return nil end
-	local r = redis.call('GET', P .. ':op:' .. opid)
+	if not op_retried(opid) then return nil end
+	local r = redis.call('GET', op_key(opid))
 	if r then return cmsgpack.unpack(r) end
 	return nil
 end
 
 local function op_finish(opid, result)
 	if opid ~= nil and opid ~= '' then
-		redis.call('SET', P .. ':op:' .. opid, cmsgpack.pack(result), 'EX', 600)
+		redis.call('SET', op_key(opid), cmsgpack.pack(result), 'EX', 600)
 	end
 	return result
 end
@@ -90,7 +100,9 @@ local function free_slice_list(key)
 	redis.call('DEL', key)
 end
 
+-- Chunk 0 is not in the index: most files have no other.
 local function free_chunks_from(ino, first_chunk)
+	if first_chunk == 0 then free_slice_list(k_chunk(ino, 0)) end
 	local idxs = redis.call('ZRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
 	for _, idx in ipairs(idxs) do free_slice_list(k_chunk(ino, tonumber(idx))) end
 	redis.call('ZREMRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
@@ -126,11 +138,21 @@ local function dir_remove(dir, name)
 	redis.call('ZREM', k_order(dir), name)
 end
 
--- Hard-link parents: a hash parent -> link count, kept for files only.
-local function parent_add(ino, dir)
+-- Hard-link parents of a file: its attributes name the parent it was made
+-- in or last moved to; once it has a second link, a hash parent -> link
+-- count names them all (so a file with one link costs no extra key).
+local function parent_add(ino, a, dir)
+	if a.nlink <= 1 and redis.call('EXISTS', k_parents(ino)) == 0 then
+		a.parent = dir
+		return
+	end
+	if redis.call('EXISTS', k_parents(ino)) == 0 then
+		redis.call('HSET', k_parents(ino), id(a.parent), 1)
+	end
 	redis.call('HINCRBY', k_parents(ino), id(dir), 1)
 end
 local function parent_remove(ino, dir)
+	if redis.call('EXISTS', k_parents(ino)) == 0 then return end
 	if redis.call('HINCRBY', k_parents(ino), id(dir), -1) <= 0 then
 		redis.call('HDEL', k_parents(ino), id(dir))
 	end
@@ -140,10 +162,11 @@ local function k_open(ino) return P .. ':open:' .. id(ino) end
 
 -- Drops one link of a non-directory; frees it, or parks it as an orphan
 -- while some gateway session still has it open (freed on the last close).
+-- True when it was freed.
 local function drop_link(ino, a, dir, s, ns)
 	a.nlink = a.nlink - 1
 	touch(a, s, ns, false)
-	if a.type ~= T_DIR then parent_remove(ino, dir) end
+	if a.type ~= T_DIR and a.nlink > 0 then parent_remove(ino, dir) end
 	if a.nlink <= 0 then
 		if redis.call('EXISTS', k_open(ino)) == 1 then
 			a.nlink = 0
@@ -151,10 +174,12 @@ local function drop_link(ino, a, dir, s, ns)
 			redis.call('HSET', K_ORPHANS, id(ino), s)
 		else
 			free_inode(ino, a)
+			return true
 		end
 	else
 		put_attr(ino, a)
 	end
+	return false
 end
 
 -- Credentials arrive as ARGV "uid" and "gid,gid,...": permission checks run

@@ -2,20 +2,25 @@
 -- ARGV: opid, ino, chunk index, packed slice, new end offset (pos in file),
 --       uid (non-zero clears suid/sgid), writes merged into the slice (change attribute bump)
 -- -> {0, attr, slices_in_chunk} | {errno}
+-- A retry whose first try was applied finds its record (slice ids are
+-- unique) and changes nothing: appending it again could shadow a slice
+-- committed since.
 local opid = ARGV[1]
-local done = op_result(opid)
-if done then return done end
 local ino, idx, rec, fend = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
 local a = get_attr(ino)
 if not a then
 	-- The file is gone: the blocks just written are garbage now.
 	local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, rec)
 	redis.call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
-	return op_finish(opid, {ESTALE})
+	return {ESTALE}
 end
-if a.type ~= T_FILE then return op_finish(opid, {EINVAL}) end
+if a.type ~= T_FILE then return {EINVAL} end
+if op_retried(opid) and redis.call('LPOS', k_chunk(ino, idx), rec) then
+	return {0, pack_attr(a), redis.call('LLEN', k_chunk(ino, idx))}
+end
 local n = redis.call('RPUSH', k_chunk(ino, idx), rec)
-redis.call('ZADD', k_chunks(ino), idx, id(idx))
+-- Chunk 0 is not indexed (free_chunks_from): most files have no other.
+if idx > 0 then redis.call('ZADD', k_chunks(ino), idx, id(idx)) end
 local s, ns = now()
 if fend > a.size then
 	usage_add('space', space_of(fend) - space_of(a.size))
@@ -28,4 +33,4 @@ a.change = a.change + math.max(0, (tonumber(ARGV[7]) or 1) - 1)
 put_attr(ino, a)
 local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, rec)
 redis.call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
-return op_finish(opid, {0, pack_attr(a), n})
+return {0, pack_attr(a), n}

@@ -15,9 +15,9 @@ if not may(pa, uid, gids, 3) then return op_finish(opid, {EACCES}) end
 if a.nlink >= 65000 then return op_finish(opid, {EMLINK}) end
 local s, ns = now()
 a.nlink = a.nlink + 1
+parent_add(ino, a, parent)
 touch(a, s, ns, false)
 put_attr(ino, a)
-parent_add(ino, parent)
 dir_add(parent, name, ino, a.type)
 touch(pa, s, ns, true)
 put_attr(parent, pa)

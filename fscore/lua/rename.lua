@@ -65,9 +65,9 @@ if a.type == T_DIR then
 		da.nlink = da.nlink + 1
 		a.parent = ddir
 	end
-else
+elseif sdir ~= ddir then
 	parent_remove(ino, sdir)
-	parent_add(ino, ddir)
+	parent_add(ino, a, ddir)
 end
 touch(a, s, ns, false)
 put_attr(ino, a)
