@@ -42,6 +42,7 @@ void config_defaults(struct mcfs_config *cfg)
 	cfg->deletion_delay_s = 3600;
 	cfg->upload_threads = 16;
 	cfg->max_replica_lag_s = 10;
+	cfg->meta_timeout_s = 5;
 	cfg->repl_transfers = 16;
 	cfg->repl_claim_idle_s = 60;
 	cfg->write_buffer = 256 * MiB;
@@ -92,6 +93,7 @@ static const struct key_desc keys[] = {
     KEY("meta", "password", K_SECRET, meta_password, 0, 0),
     KEY("meta", "replica", K_META_URL, replica_url, 0, 0),
     KEY("meta", "max_replica_lag", K_DURATION, max_replica_lag_s, 0, 3600),
+    KEY("meta", "timeout", K_DURATION, meta_timeout_s, 1, 300),
     KEY("region", "name", K_NAME, region, 0, 0),
     KEY("s3", "access_key", K_TEXT, s3_access_key, 0, 0),
     KEY("s3", "secret_key", K_SECRET, s3_secret_key, 0, 0),
@@ -123,8 +125,8 @@ static const struct key_desc keys[] = {
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 _Static_assert(N_KEYS <= 64, "load_ctx.seen is a 64-bit mask");
 
-static const char *const sections[] = {"meta", "region", "s3",	    "cache",
-				       "data", "log",	 "gateway", "nfs4", "replication"};
+static const char *const sections[] = {"meta", "region",  "s3",	  "cache",	"data",
+				       "log",  "gateway", "nfs4", "replication"};
 
 struct load_ctx {
 	const char *path;

@@ -18,7 +18,10 @@ struct mcfs_config {
 	char meta_url[512];	 /* url = redis://HOST:PORT[/DB] */
 	char meta_password[256]; /* password = (secret) */
 	char replica_url[512];	 /* replica = redis://... (mirror regions) */
-	uint64_t max_replica_lag_s; /* max_replica_lag = 10s: a replica further behind is not read (0: no bound) */
+	uint64_t meta_timeout_s; /* timeout = 5s: a command without a reply for this long fails and
+				    is retried */
+	uint64_t max_replica_lag_s; /* max_replica_lag = 10s: a replica further behind is not read
+				       (0: no bound) */
 	/* [region] */
 	char region[64]; /* name = */
 	/* [s3] */
@@ -36,9 +39,10 @@ struct mcfs_config {
 	uint64_t write_buffer;	   /* write_buffer = bytes buffered per gateway before flushing */
 	unsigned compact_slices;   /* compact_slices = slices in a chunk that trigger compaction */
 	/* [replication] (mcfs-replicator) */
-	unsigned repl_transfers;   /* transfers = 16: copies in flight */
-	uint64_t repl_bandwidth;   /* bandwidth = 0: bytes per second, 0 = unlimited */
-	uint64_t repl_claim_idle_s; /* claim_after = 60s: a silent worker's entries are taken over */
+	unsigned repl_transfers; /* transfers = 16: copies in flight */
+	uint64_t repl_bandwidth; /* bandwidth = 0: bytes per second, 0 = unlimited */
+	uint64_t
+	    repl_claim_idle_s; /* claim_after = 60s: a silent worker's entries are taken over */
 	/* [log] */
 	char log_level[16]; /* level = error|warn|info|debug */
 	bool log_syslog;    /* syslog = yes|no */

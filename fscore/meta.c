@@ -23,6 +23,7 @@ static const char ROLE_CMD[] = "*1\r\n$4\r\nROLE\r\n";
 struct meta_conn {
 	pthread_mutex_t lock;
 	redisContext *ctx;
+	unsigned gen; /* the pool's generation when it connected */
 };
 
 struct meta {
@@ -33,6 +34,10 @@ struct meta {
 	struct retry_policy retry;
 	unsigned nconns;
 	unsigned next;
+	/* Bumped when a connection breaks: the server may have restarted, and
+	 * the pool's other idle connections are then as dead. Each is opened
+	 * anew before its next use instead of costing a try of its own. */
+	unsigned gen;
 	bool track_offset;
 	long long written_offset; /* atomic: highest ROLE offset seen after a command */
 	char (*shas)[41];	  /* per script, same order as meta_scripts */
@@ -335,12 +340,16 @@ static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t 
 		   redisReply **reply, int *retry)
 {
 	*retry = 0;
+	unsigned gen = __atomic_load_n(&m->gen, __ATOMIC_ACQUIRE);
+	if (c->ctx && c->gen != gen)
+		conn_drop(c);
 	if (!c->ctx) {
 		int r = conn_open(m, c);
 		if (r < 0) {
 			*retry = r != -EACCES;
 			return r;
 		}
+		c->gen = gen;
 	}
 	redisReply *rep = NULL;
 	if (redisAppendFormattedCommand(c->ctx, cmd, len) != REDIS_OK ||
@@ -348,6 +357,7 @@ static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t 
 	    redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep) {
 		int r = errno_of_ctx(c->ctx);
 		conn_drop(c);
+		__atomic_add_fetch(&m->gen, 1, __ATOMIC_RELEASE);
 		*retry = 1;
 		return r;
 	}

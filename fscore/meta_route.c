@@ -49,6 +49,7 @@ struct meta_route {
 
 	pthread_t monitor;
 	bool monitor_started;
+	unsigned timeout_ms; /* of commands on the primary */
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stop;
@@ -206,7 +207,9 @@ static void switch_primary(struct meta_route *r, struct meta *from)
 	struct old_meta *old = malloc(sizeof(*old));
 	struct meta *next = NULL;
 	char err[256];
-	struct meta_options mo = {.url = url, .password = r->password[0] ? r->password : NULL};
+	struct meta_options mo = {.url = url,
+				  .password = r->password[0] ? r->password : NULL,
+				  .timeout_ms = r->timeout_ms};
 	if (!url || !old || meta_connect(&mo, &next, err, sizeof(err)) < 0) {
 		log_warn("the source moved to region %s, whose metadata endpoint %s: keeping the "
 			 "old one",
@@ -298,7 +301,9 @@ int meta_route_open(const struct meta_route_options *o, struct meta_route **out,
 		snprintf(r->password, sizeof(r->password), "%s", o->password);
 	if (o->volume)
 		snprintf(r->volume, sizeof(r->volume), "%s", o->volume);
-	struct meta_options mo = {.url = o->primary_url, .password = o->password};
+	r->timeout_ms = o->timeout_ms;
+	struct meta_options mo = {
+	    .url = o->primary_url, .password = o->password, .timeout_ms = o->timeout_ms};
 	int rc = meta_connect(&mo, &r->primary, err, errlen);
 	if (rc == 0 && o->replica_url && o->replica_url[0]) {
 		meta_track_offset(r->primary);

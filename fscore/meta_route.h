@@ -33,6 +33,7 @@ struct meta_route_options {
 	const char *password;	 /* for both servers; NULL: from the URLs */
 	const char *volume;	 /* to follow promotions; NULL: never */
 	uint64_t max_lag_ms;	 /* 0: no bound */
+	unsigned timeout_ms;	 /* per command on the primary; 0: 5000 */
 };
 
 int meta_route_open(const struct meta_route_options *o, struct meta_route **out, char *err,

@@ -154,6 +154,7 @@ int vfs_route_open(struct vfs *v, const char *meta_url, const char *password, ch
 	    .password = password,
 	    .volume = v->vol.name,
 	    .max_lag_ms = v->cfg.max_replica_lag_s * 1000,
+	    .timeout_ms = (unsigned)(v->cfg.meta_timeout_s * 1000),
 	};
 	int r = meta_route_open(&o, &v->route, err, errlen);
 	if (r < 0)

@@ -491,9 +491,48 @@ static void t_file_tmp_hidden(void)
 	CU_ASSERT_EQUAL(objstore_put(store, "tmpdir/.mcfs-tmp.x", "x", 1), -EINVAL);
 }
 
-static const struct test_case file_only[] = {{"check and create_bucket", t_file_check_create},
-					     {"temporary files are hidden", t_file_tmp_hidden},
-					     {NULL, NULL}};
+/* Reads keep objects open (a cache of descriptors): what they see must
+ * still follow puts and deletes, this store's own and another's. */
+static void t_file_open_objects(void)
+{
+	char url[1100], buf[8];
+	size_t got = 0;
+	uint64_t size = 0;
+	snprintf(url, sizeof(url), "file://%s/bucket", file_dir);
+	struct objstore *other = NULL;
+	CU_ASSERT_EQUAL_FATAL(objstore_open(url, NULL, &other), 0);
+	CU_ASSERT_EQUAL(objstore_put(store, "fdc/k", "first", 5), 0);
+	CU_ASSERT_EQUAL(objstore_get_range_sized(store, "fdc/k", 0, 5, buf, &got, &size), 0);
+	CU_ASSERT(got == 5 && size == 5 && memcmp(buf, "first", 5) == 0);
+	/* a put again (a repair does that) is what the next read sees */
+	CU_ASSERT_EQUAL(objstore_put(store, "fdc/k", "2nd", 3), 0);
+	CU_ASSERT_EQUAL(objstore_get_range_sized(store, "fdc/k", 0, 5, buf, &got, &size), 0);
+	CU_ASSERT(got == 3 && size == 3 && memcmp(buf, "2nd", 3) == 0);
+	/* this store's delete is seen at once */
+	CU_ASSERT_EQUAL(objstore_delete(store, "fdc/k"), 0);
+	CU_ASSERT_EQUAL(objstore_get(store, "fdc/k", buf, sizeof(buf), &got), -ENOENT);
+	/* another store's delete: HEAD sees it at once; a read of the open
+	 * object may still get its (immutable) bytes for a moment */
+	CU_ASSERT_EQUAL(objstore_put(store, "fdc/j", "abc", 3), 0);
+	CU_ASSERT_EQUAL(objstore_get(store, "fdc/j", buf, sizeof(buf), &got), 0);
+	CU_ASSERT_EQUAL(objstore_delete(other, "fdc/j"), 0);
+	CU_ASSERT_EQUAL(objstore_head(store, "fdc/j", &size), -ENOENT);
+	int r = objstore_get(store, "fdc/j", buf, sizeof(buf), &got);
+	CU_ASSERT(r == -ENOENT || (r == 0 && got == 3 && memcmp(buf, "abc", 3) == 0));
+	/* a short object is reported with its real size, for the caller to refuse */
+	CU_ASSERT_EQUAL(objstore_put(store, "fdc/s", "xy", 2), 0);
+	CU_ASSERT_EQUAL(objstore_get_range_sized(store, "fdc/s", 0, 4, buf, &got, &size), 0);
+	CU_ASSERT(got == 2 && size == 2);
+	CU_ASSERT_EQUAL(objstore_get_range_sized(store, "fdc/none", 0, 4, buf, &got, &size),
+			-ENOENT);
+	objstore_close(other);
+}
+
+static const struct test_case file_only[] = {
+    {"check and create_bucket", t_file_check_create},
+    {"temporary files are hidden", t_file_tmp_hidden},
+    {"reads through open objects follow puts and deletes", t_file_open_objects},
+    {NULL, NULL}};
 
 /* ---------------------------------------------------------------- s3rver */
 
