@@ -10,17 +10,17 @@ local ino, idx, rec, fend = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonum
 local a = get_attr(ino)
 if not a then
 	-- The file is gone: the blocks just written are garbage now.
-	local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, rec)
-	redis.call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
+	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
+	call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
 	return {ESTALE}
 end
 if a.type ~= T_FILE then return {EINVAL} end
-if op_retried(opid) and redis.call('LPOS', k_chunk(ino, idx), rec) then
-	return {0, pack_attr(a), redis.call('LLEN', k_chunk(ino, idx))}
+if op_retried(opid) and call('LPOS', k_chunk(ino, idx), rec) then
+	return {0, pack_attr(a), call('LLEN', k_chunk(ino, idx))}
 end
-local n = redis.call('RPUSH', k_chunk(ino, idx), rec)
+local n = call('RPUSH', k_chunk(ino, idx), rec)
 -- Chunk 0 is not indexed (free_chunks_from): most files have no other.
-if idx > 0 then redis.call('ZADD', k_chunks(ino), idx, id(idx)) end
+if idx > 0 then call('ZADD', k_chunks(ino), idx, id(idx)) end
 local s, ns = now()
 if fend > a.size then
 	usage_add('space', space_of(fend) - space_of(a.size))
@@ -31,6 +31,6 @@ if tonumber(ARGV[6]) ~= 0 then a.mode = bit.band(a.mode, bit.bnot(3072)) end
 touch(a, s, ns, true)
 a.change = a.change + math.max(0, (tonumber(ARGV[7]) or 1) - 1)
 put_attr(ino, a)
-local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, rec)
-redis.call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
+local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
+call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
 return {0, pack_attr(a), n}

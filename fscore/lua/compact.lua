@@ -8,21 +8,21 @@ if done then return done end
 local ino, idx, n, expect, rec = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local key = k_chunk(ino, idx)
 local function free_rec(r)
-	local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, r)
+	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, r)
 	if sid > 0 then
-		redis.call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
+		call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
 	end
 end
-local head = redis.call('LRANGE', key, 0, n - 1)
+local head = call('LRANGE', key, 0, n - 1)
 if #head ~= n or table.concat(head) ~= expect then
 	free_rec(rec)
 	return op_finish(opid, {11})
 end
-redis.call('LTRIM', key, n, -1)
-redis.call('LPUSH', key, rec)
+call('LTRIM', key, n, -1)
+call('LPUSH', key, rec)
 for _, r in ipairs(head) do free_rec(r) end
-local sid, size, _, _, _, origin = struct.unpack(SLICE_FMT, rec)
+local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
 if sid > 0 then
-	redis.call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
+	call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
 end
 return op_finish(opid, {0})

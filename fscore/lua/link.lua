@@ -1,4 +1,5 @@
 -- ARGV: opid, ino, new parent, name, uid, gids -> {0, attr, parent_attr} | {errno}
+-- needs: perm dir
 local opid = ARGV[1]
 local done = op_result(opid)
 if done then return done end

@@ -5,6 +5,7 @@
 -- -> {0, ino, attr, parent_attr, existed} | {errno[, ino, attr]}
 -- The inode number is this call's own: a retry that finds it under the name
 -- is looking at its own first try.
+-- needs: perm dir
 local opid = ARGV[1]
 local parent, name, typ, mode = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local uid, gid, gids = tonumber(ARGV[6]), ARGV[7], ARGV[8]
@@ -12,22 +13,33 @@ local rmaj, rmin, target, excl = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11]
 local ino, order = tonumber(ARGV[13]), tonumber(ARGV[14])
 gid = tonumber(gid)
 
-local pa = get_attr(parent)
+local kpa = k_inode(parent)
+local praw = call('GET', kpa)
+local pa = unpack_attr(praw)
 if not pa then return {ESTALE} end
 if pa.nlink == 0 then return {ENOENT} end
 if pa.type ~= T_DIR then return {ENOTDIR} end
-local existing = lookup_entry(parent, name)
-if existing then
-	local ea = redis.call('GET', k_inode(existing))
+
+-- A name that exists already: a retry's own first try, a file to open, or EEXIST.
+local function existing_entry()
+	local existing = lookup_entry(parent, name)
+	if not existing then return nil end
+	local ea = call('GET', k_inode(existing))
 	if op_retried(opid) and existing == ino and ea then
-		return {0, existing, ea, pack_attr(pa), 0}
+		return {0, existing, ea, praw, 0}
 	end
 	if not excl and typ == T_FILE and ea and unpack_attr(ea).type == T_FILE then
-		return {0, existing, ea, pack_attr(pa), 1}
+		return {0, existing, ea, praw, 1}
 	end
 	return {EEXIST, existing, ea or ''}
 end
-if not may(pa, uid, gids, 3) then return {EACCES} end
+
+-- As POSIX has it, an existing name wins over a permission the caller lacks.
+if not may(pa, uid, gids, 3) then return existing_entry() or {EACCES} end
+-- The entry goes in first: HSETNX is the lookup and the insert at once.
+if call('HSETNX', k_dir(parent), name, entry_pack(ino, typ)) == 0 then
+	return existing_entry()
+end
 
 local s, ns = now()
 local a = {type = typ, mode = bit.band(mode, 4095), uid = uid, gid = gid, nlink = 1, size = 0,
@@ -44,12 +56,13 @@ if typ == T_DIR then
 	pa.nlink = pa.nlink + 1
 elseif typ == T_SYMLINK then
 	a.size = string.len(target)
-	redis.call('SET', k_symlink(ino), target)
+	call('SET', k_symlink(ino), target)
 end
-put_attr(ino, a)
-redis.call('HSET', k_dir(parent), name, entry_pack(ino, typ))
-redis.call('ZADD', k_order(parent), order, name)
+local packed = pack_attr(a)
+call('SET', k_inode(ino), packed)
+call('ZADD', k_order(parent), order, name)
 touch(pa, s, ns, true)
-put_attr(parent, pa)
+local ppacked = pack_attr(pa)
+call('SET', kpa, ppacked)
 usage_add('inodes', 1)
-return {0, ino, pack_attr(a), pack_attr(pa), 0}
+return {0, ino, packed, ppacked, 0}

@@ -3,13 +3,14 @@
 -- never reused) nor a name, a bucket or a metadata replica.
 -- KEYS[1] = "{VOL}:setting". ARGV: opid, name, max regions, mode, bucket, replica
 -- -> {0, index} | {ENOENT} (no volume) | {EEXIST, what, other region} | {ENOSPC, count}
+-- needs: region
 local done = op_result(ARGV[1])
 if done then return done end
 local name, max, mode, bucket, replica = ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6]
-if redis.call('EXISTS', KEYS[1]) == 0 then return {ENOENT} end
+if call('EXISTS', KEYS[1]) == 0 then return {ENOENT} end
 local K_REGIONS = P .. ':regions'
-if redis.call('HEXISTS', K_REGIONS, name) == 1 then return {EEXIST, 'name', name} end
-local all = redis.call('HGETALL', K_REGIONS)
+if call('HEXISTS', K_REGIONS, name) == 1 then return {EEXIST, 'name', name} end
+local all = call('HGETALL', K_REGIONS)
 if #all / 2 >= max then return {ENOSPC, #all / 2} end
 for i = 1, #all, 2 do
 	local r = region_parse(all[i + 1])
@@ -20,9 +21,9 @@ for i = 1, #all, 2 do
 		return {EEXIST, 'replica', all[i]}
 	end
 end
-local index = redis.call('HINCRBY', K_COUNTER, 'region_index', 1)
+local index = call('HINCRBY', K_COUNTER, 'region_index', 1)
 -- "bucket=" even when empty (meta-only): older readers require the field.
 local rec = {{'index', string.format('%d', index)}, {'mode', mode}, {'bucket', bucket}}
 if replica ~= '' then rec[#rec + 1] = {'replica', replica} end
-redis.call('HSET', K_REGIONS, name, region_pack(rec))
+call('HSET', K_REGIONS, name, region_pack(rec))
 return op_finish(ARGV[1], {0, index})

@@ -1,6 +1,7 @@
 -- POSIX rename in one step, replacing an existing target where allowed.
 -- ARGV: opid, src_dir, src_name, dst_dir, dst_name, uid, gids, noreplace (0/1)
 -- -> {0, src_dir_attr, dst_dir_attr, ino, attr, replaced_ino, replaced_attr_or_empty} | {errno}
+-- needs: perm free
 local opid = ARGV[1]
 local done = op_result(opid)
 if done then return done end
@@ -43,7 +44,7 @@ if victim then
 		if not sticky_ok(da, va, uid) then return op_finish(opid, {EACCES}) end
 		if a.type == T_DIR and va.type ~= T_DIR then return op_finish(opid, {ENOTDIR}) end
 		if a.type ~= T_DIR and va.type == T_DIR then return op_finish(opid, {EISDIR}) end
-		if va.type == T_DIR and redis.call('HLEN', k_dir(victim)) > 0 then
+		if va.type == T_DIR and call('HLEN', k_dir(victim)) > 0 then
 			return op_finish(opid, {ENOTEMPTY})
 		end
 	end
@@ -82,5 +83,5 @@ else
 	put_attr(ddir, da)
 end
 local vleft = ''
-if victim and va then vleft = redis.call('GET', k_inode(victim)) or '' end
+if victim and va then vleft = call('GET', k_inode(victim)) or '' end
 return op_finish(opid, {0, pack_attr(sa), pack_attr(da), ino, pack_attr(a), victim or 0, vleft})

@@ -1,18 +1,19 @@
 -- Forgets a dead gateway session: drops it from the open set of every file
 -- it held and frees the unlinked files only it kept alive.
 -- ARGV: session -> {0, freed}
+-- needs: free
 local sess = ARGV[1]
 local freed = 0
-local held = redis.call('SMEMBERS', P .. ':sessopen:' .. sess)
+local held = call('SMEMBERS', P .. ':sessopen:' .. sess)
 for _, o in ipairs(held) do
 	local ino = tonumber(o)
-	redis.call('SREM', k_open(ino), sess)
+	call('SREM', k_open(ino), sess)
 	local a = get_attr(ino)
-	if a and a.nlink == 0 and redis.call('EXISTS', k_open(ino)) == 0 then
+	if a and a.nlink == 0 and call('EXISTS', k_open(ino)) == 0 then
 		free_inode(ino, a)
 		freed = freed + 1
 	end
 end
-redis.call('DEL', P .. ':sessopen:' .. sess)
-redis.call('HDEL', P .. ':sessions', sess)
+call('DEL', P .. ':sessopen:' .. sess)
+call('HDEL', P .. ':sessions', sess)
 return {0, freed}

@@ -3,6 +3,7 @@
 -- mask: 1 mode, 2 uid, 4 gid, 8 size, 16 atime, 32 mtime, 64 atime=now, 128 mtime=now,
 --       256 guard (fail with EAGAIN-as-"not same" unless ctime matches the guard)
 -- -> {0, attr} | {errno[, attr]}
+-- needs: perm free
 local opid = ARGV[1]
 local done = op_result(opid)
 if done then return done end
@@ -56,8 +57,8 @@ if has(8) and size ~= a.size then
 		if pos ~= 0 then
 			local idx = math.floor(size / CHUNK)
 			local chunk_end = math.min(CHUNK, old - idx * CHUNK)
-			if chunk_end > pos and redis.call('EXISTS', k_chunk(ino, idx)) == 1 then
-				redis.call('RPUSH', k_chunk(ino, idx), struct.pack(SLICE_FMT, 0, 0, 0, pos, chunk_end - pos, 0))
+			if chunk_end > pos and call('EXISTS', k_chunk(ino, idx)) == 1 then
+				call('RPUSH', k_chunk(ino, idx), spack(SLICE_FMT, 0, 0, 0, pos, chunk_end - pos, 0))
 			end
 		end
 	end

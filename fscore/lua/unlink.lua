@@ -2,6 +2,7 @@
 -- ARGV: opid, parent, name, is_dir, uid, gids
 -- -> {0, parent_attr, ino, attr_or_empty} | {errno}
 -- A retry that finds the name gone takes it as removed by its first try.
+-- needs: perm free
 local opid = ARGV[1]
 local parent, name, is_dir, uid, gids = tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1',
 	tonumber(ARGV[5]), ARGV[6]
@@ -23,7 +24,7 @@ if not may(pa, uid, gids, 3) or not sticky_ok(pa, a, uid) then return {EACCES} e
 local s, ns = now()
 if is_dir then
 	if a.type ~= T_DIR then return {ENOTDIR} end
-	if redis.call('HLEN', k_dir(ino)) > 0 then return {ENOTEMPTY} end
+	if call('HLEN', k_dir(ino)) > 0 then return {ENOTEMPTY} end
 	dir_remove(parent, name)
 	pa.nlink = pa.nlink - 1
 	free_inode(ino, a)
