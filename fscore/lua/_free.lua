@@ -1,7 +1,8 @@
 -- Freeing slices, chunks and inodes (needs: free; brings dir).
 -- Freed slices go to the deletion log; their blocks are removed later, in
--- every region, after the configured delay.
-local function free_slice_list(key)
+-- every region, after the configured delay. The list itself is the
+-- caller's to delete.
+local function log_freed_slices(key)
 	local list = call('LRANGE', key, 0, -1)
 	for _, rec in ipairs(list) do
 		local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
@@ -9,31 +10,52 @@ local function free_slice_list(key)
 			call('XADD', K_DELETIONS, '*', 'id', string.format('%d', sid), 'size', size, 'origin', origin)
 		end
 	end
+end
+
+local function free_slice_list(key)
+	log_freed_slices(key)
 	call('DEL', key)
 end
 
--- Chunk 0 is not in the index: most files have no other.
+-- Frees the chunks from first_chunk on but chunk 0, which is not in the
+-- index (most files have no other).
+local function free_indexed_chunks(ino, first_chunk)
+	local idxs = call('ZRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
+	if #idxs == 0 then return end
+	for _, idx in ipairs(idxs) do free_slice_list(k_chunk(ino, tonumber(idx))) end
+	if first_chunk <= 1 then
+		call('DEL', k_chunks(ino))
+	else
+		call('ZREMRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
+	end
+end
+
 local function free_chunks_from(ino, first_chunk)
 	if first_chunk == 0 then free_slice_list(k_chunk(ino, 0)) end
-	local idxs = call('ZRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
-	for _, idx in ipairs(idxs) do free_slice_list(k_chunk(ino, tonumber(idx))) end
-	call('ZREMRANGEBYSCORE', k_chunks(ino), first_chunk, '+inf')
+	free_indexed_chunks(ino, math.max(first_chunk, 1))
 end
 
 -- Frees an inode with no links left: attributes, data, symlink, xattrs.
-local function free_inode(ino, a)
+-- An orphan (unlinked while open, freed on its last close) also leaves the
+-- orphan set.
+local function free_inode(ino, a, orphan)
+	local keys = {k_inode(ino), k_xattr(ino), k_parents(ino)}
 	if a.type == T_FILE then
-		free_chunks_from(ino, 0)
-		call('DEL', k_chunks(ino))
-		usage_add('space', -space_of(a.size))
+		log_freed_slices(k_chunk(ino, 0))
+		free_indexed_chunks(ino, 1)
+		-- (volumes made before chunk 0 left the index may have it there)
+		keys[#keys + 1] = k_chunk(ino, 0)
+		keys[#keys + 1] = k_chunks(ino)
+		if a.size > 0 then usage_add('space', -space_of(a.size)) end
 	elseif a.type == T_DIR then
-		call('DEL', k_dir(ino), k_order(ino))
+		keys[#keys + 1] = k_dir(ino)
+		keys[#keys + 1] = k_order(ino)
 	elseif a.type == T_SYMLINK then
-		call('DEL', k_symlink(ino))
+		keys[#keys + 1] = k_symlink(ino)
 	end
-	call('DEL', k_inode(ino), k_xattr(ino), k_parents(ino))
+	call('DEL', unpack(keys))
 	usage_add('inodes', -1)
-	call('HDEL', K_ORPHANS, id(ino))
+	if orphan then call('HDEL', K_ORPHANS, id(ino)) end
 end
 
 local function k_open(ino) return P .. ':open:' .. id(ino) end

@@ -12,7 +12,7 @@ end
 call('SREM', k_open(ino), sess)
 call('SREM', P .. ':sessopen:' .. sess, id(ino))
 if a and a.nlink == 0 and call('EXISTS', k_open(ino)) == 0 then
-	free_inode(ino, a)
+	free_inode(ino, a, true)
 	return {0, ''}
 end
 return {0, a and pack_attr(a) or ''}

@@ -10,7 +10,7 @@ for _, o in ipairs(held) do
 	call('SREM', k_open(ino), sess)
 	local a = get_attr(ino)
 	if a and a.nlink == 0 and call('EXISTS', k_open(ino)) == 0 then
-		free_inode(ino, a)
+		free_inode(ino, a, true)
 		freed = freed + 1
 	end
 end
