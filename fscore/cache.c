@@ -124,6 +124,18 @@ int block_cache_get_range(struct block_cache *bc, const char *key, size_t block_
 	return -ENOENT;
 }
 
+int block_cache_get_range_mem(struct block_cache *bc, const char *key, size_t block_len, size_t off,
+			      size_t len, void *buf)
+{
+	if (off > block_len || len > block_len - off)
+		return -EINVAL;
+	if (!usable(bc, key) || !bc->mem ||
+	    mem_tier_get(bc->mem, key, block_len, off, len, buf) != 0)
+		return -ENOENT;
+	count(&bc->mem_hits);
+	return 0;
+}
+
 void block_cache_put(struct block_cache *bc, const char *key, const void *buf, size_t len)
 {
 	if (!usable(bc, key))

@@ -35,6 +35,9 @@ int block_cache_get(struct block_cache *bc, const char *key, void *buf, size_t l
 /* Reads part of a cached block: [off, off+len) of a block of total size block_len. */
 int block_cache_get_range(struct block_cache *bc, const char *key, size_t block_len, size_t off,
 			  size_t len, void *buf);
+/* The same from the memory tier alone: never touches the disk. */
+int block_cache_get_range_mem(struct block_cache *bc, const char *key, size_t block_len, size_t off,
+			      size_t len, void *buf);
 /* Adds a block (copies it). Failure to cache is not an error for callers. */
 void block_cache_put(struct block_cache *bc, const char *key, const void *buf, size_t len);
 /* Adds a block to the memory tier only. */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coro.h"
 #include "layout.h"
 #include "log.h"
 #include "vfs_impl.h"
@@ -114,6 +115,50 @@ static int read_local_range(struct vfs *v, uint64_t slice_id, uint16_t origin, c
 	return r;
 }
 
+/* What a read that missed memory does: the disk tier, then the buckets;
+ * blocking work, for the blocking pool when it comes from a coroutine. */
+struct slow_read {
+	struct vfs *v;
+	uint64_t slice_id;
+	uint16_t origin;
+	const char *key;
+	uint32_t block_len, off, len;
+	uint8_t *dst;
+	int r;
+};
+
+static void read_slow(void *arg)
+{
+	struct slow_read *s = arg;
+	struct vfs *v = s->v;
+	if (v->cache &&
+	    block_cache_get_range(v->cache, s->key, s->block_len, s->off, s->len, s->dst) == 0) {
+		__atomic_add_fetch(&v->reads_cached, 1, __ATOMIC_RELAXED);
+		s->r = 0;
+		return;
+	}
+	struct objstore *from = NULL;
+	if (s->off == 0 && s->len == s->block_len) {
+		s->r = fetch_block(v, s->slice_id, s->origin, s->key, s->block_len, s->dst, &from);
+		if (s->r == 0)
+			cache_block(v, from, s->key, s->dst, s->block_len, false);
+		return;
+	}
+	/* Fetch the whole block: the rest is likely read next, from the cache. */
+	uint8_t *buf = malloc(s->block_len);
+	if (!buf) {
+		s->r = -ENOMEM;
+		return;
+	}
+	s->r = fetch_block(v, s->slice_id, s->origin, s->key, s->block_len, buf, &from);
+	if (s->r < 0) {
+		free(buf);
+		return;
+	}
+	memcpy(s->dst, buf + s->off, s->len);
+	cache_block(v, from, s->key, buf, s->block_len, true);
+}
+
 int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
 		      uint32_t block_len, uint32_t off, uint32_t len, uint8_t *dst)
 {
@@ -121,31 +166,22 @@ int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_
 		return -EINVAL;
 	char key[256];
 	layout_block_key(key, sizeof(key), v->vol.name, slice_id, index, block_len);
-	if (v->cache && block_cache_get_range(v->cache, key, block_len, off, len, dst) == 0) {
+	if (v->cache && block_cache_get_range_mem(v->cache, key, block_len, off, len, dst) == 0) {
 		__atomic_add_fetch(&v->reads_cached, 1, __ATOMIC_RELAXED);
 		return 0;
 	}
-	struct objstore *from = NULL;
 	if (read_local_range(v, slice_id, origin, key, block_len, off, len, dst) == 0)
 		return 0;
-	if (off == 0 && len == block_len) {
-		int r = fetch_block(v, slice_id, origin, key, block_len, dst, &from);
-		if (r == 0)
-			cache_block(v, from, key, dst, block_len, false);
-		return r;
-	}
-	/* Fetch the whole block: the rest is likely read next, from the cache. */
-	uint8_t *buf = malloc(block_len);
-	if (!buf)
-		return -ENOMEM;
-	int r = fetch_block(v, slice_id, origin, key, block_len, buf, &from);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	memcpy(dst, buf + off, len);
-	cache_block(v, from, key, buf, block_len, true);
-	return 0;
+	struct slow_read s = {.v = v,
+			      .slice_id = slice_id,
+			      .origin = origin,
+			      .key = key,
+			      .block_len = block_len,
+			      .off = off,
+			      .len = len,
+			      .dst = dst};
+	coro_offload(read_slow, &s);
+	return s.r;
 }
 
 struct prefetch_job {
