@@ -64,8 +64,9 @@ struct fd_cache {
 struct file_store {
 	struct objstore base;
 	char root[PATH_MAX];
-	long pid;    /* names this process's temporary files */
-	bool memory; /* tmpfs or ramfs: nothing to fsync, no write ever waits for a disk */
+	long pid;	 /* names this process's temporary files */
+	bool memory;	 /* tmpfs or ramfs: nothing to fsync, no write ever waits for a disk */
+	bool no_tmpfile; /* atomic: O_TMPFILE or linking it by descriptor is refused here */
 	struct fd_cache fds;
 };
 
@@ -225,6 +226,41 @@ static int write_tmp(struct file_store *fs, int fd, const void *buf, size_t len)
 
 static void fd_forget(struct fd_cache *c, const char *key);
 
+/*
+ * A put through an unnamed file (O_TMPFILE) that is linked under its name
+ * once written: atomic like the rename, one name lookup less, and a crash
+ * leaves no temporary behind. Linking by descriptor takes
+ * CAP_DAC_READ_SEARCH; without it (or on a file system without O_TMPFILE),
+ * or when the name exists already (a put again must replace), this returns
+ * 1 and the caller goes the temporary-and-rename way.
+ */
+static int put_unnamed(struct file_store *fs, char *path, const void *buf, size_t len)
+{
+	if (__atomic_load_n(&fs->no_tmpfile, __ATOMIC_RELAXED))
+		return 1;
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	int fd = open(path, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	*slash = '/';
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 1; /* the directory: made on the other way */
+		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
+			__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
+		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ? 1 : -errno;
+	}
+	int r = write_all(fd, buf, len);
+	if (r == 0 && !fs->memory && fsync(fd) < 0)
+		r = -errno;
+	if (r == 0 && linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0) {
+		if (errno == EPERM || errno == ENOENT)
+			__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
+		r = errno == EEXIST || errno == EPERM || errno == ENOENT ? 1 : -errno;
+	}
+	close(fd);
+	return r;
+}
+
 static int file_put(struct objstore *os, const char *key, const void *buf, size_t len)
 {
 	struct file_store *fs = to_fs(os);
@@ -233,6 +269,18 @@ static int file_put(struct objstore *os, const char *key, const void *buf, size_
 	if (r < 0)
 		return r;
 
+	r = put_unnamed(fs, path, buf, len);
+	if (r <= 0) {
+		if (r < 0) {
+			log_warn("objstore %s: put %s: %s", os->desc, key, strerror(-r));
+			return map_errno(-r);
+		}
+		if (fs->memory)
+			return 0;
+		*strrchr(path, '/') = '\0';
+		r = fsync_dir(path);
+		return r < 0 ? map_errno(-r) : 0;
+	}
 	int fd = open_tmp(fs, path, tmp, sizeof(tmp));
 	/* Missing directories are made on demand; a concurrent put may make them too. */
 	for (int attempt = 0; fd == -ENOENT && attempt < 3; attempt++) {
