@@ -261,6 +261,20 @@ static int put_unnamed(struct file_store *fs, char *path, const void *buf, size_
 	return r;
 }
 
+/* The end of a put: the error reported, or the new name made durable. */
+static int put_done(struct file_store *fs, const char *key, char *path, int r)
+{
+	if (r < 0) {
+		log_warn("objstore %s: put %s: %s", fs->base.desc, key, strerror(-r));
+		return map_errno(-r);
+	}
+	if (fs->memory)
+		return 0;
+	*strrchr(path, '/') = '\0';
+	r = fsync_dir(path);
+	return r < 0 ? map_errno(-r) : 0;
+}
+
 static int file_put(struct objstore *os, const char *key, const void *buf, size_t len)
 {
 	struct file_store *fs = to_fs(os);
@@ -270,17 +284,8 @@ static int file_put(struct objstore *os, const char *key, const void *buf, size_
 		return r;
 
 	r = put_unnamed(fs, path, buf, len);
-	if (r <= 0) {
-		if (r < 0) {
-			log_warn("objstore %s: put %s: %s", os->desc, key, strerror(-r));
-			return map_errno(-r);
-		}
-		if (fs->memory)
-			return 0;
-		*strrchr(path, '/') = '\0';
-		r = fsync_dir(path);
-		return r < 0 ? map_errno(-r) : 0;
-	}
+	if (r <= 0)
+		return put_done(fs, key, path, r);
 	int fd = open_tmp(fs, path, tmp, sizeof(tmp));
 	/* Missing directories are made on demand; a concurrent put may make them too. */
 	for (int attempt = 0; fd == -ENOENT && attempt < 3; attempt++) {
@@ -297,16 +302,9 @@ static int file_put(struct objstore *os, const char *key, const void *buf, size_
 		r = -errno;
 	/* Objects are written once, but a repair may put one again. */
 	fd_forget(&fs->fds, key);
-	if (r < 0) {
+	if (r < 0)
 		unlink(tmp);
-		log_warn("objstore %s: put %s: %s", os->desc, key, strerror(-r));
-		return map_errno(-r);
-	}
-	if (fs->memory)
-		return 0;
-	*strrchr(path, '/') = '\0';
-	r = fsync_dir(path);
-	return r < 0 ? map_errno(-r) : 0;
+	return put_done(fs, key, path, r);
 }
 
 static long long now_ms(void)

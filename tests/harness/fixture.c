@@ -26,6 +26,26 @@ long pattern_check(uint64_t seed, uint64_t off, const uint8_t *buf, size_t len)
 	return -1;
 }
 
+int pattern_check_files(struct vfs *v, const mcfs_ino_t *inos, int n, size_t len)
+{
+	uint8_t *buf = malloc(len);
+	if (!buf)
+		return n;
+	int bad = 0;
+	for (int i = 0; i < n; i++) {
+		size_t got = 0;
+		bool eof;
+		int r = vfs_read(v, inos[i], 0, len, buf, &got, &eof);
+		if (r != 0 || got != len || pattern_check(inos[i], 0, buf, got) >= 0) {
+			fprintf(stderr, "  inode %llu: %s, %zu of %zu bytes\n",
+				(unsigned long long)inos[i], strerror(-r), got, len);
+			bad++;
+		}
+	}
+	free(buf);
+	return bad;
+}
+
 int fixture_start(struct fixture *fx, bool use_s3, uint32_t block_size)
 {
 	memset(fx, 0, sizeof(*fx));
@@ -65,8 +85,10 @@ int fixture_start(struct fixture *fx, bool use_s3, uint32_t block_size)
 					    .secret_key = fx->cfg.s3_secret_key};
 	struct objstore *os = NULL;
 	r = objstore_open(fx->bucket_url, &cred, &os);
-	struct format_options fo = {.name = "test", .bucket_url = fx->bucket_url,
-				    .region = "home", .block_size = block_size};
+	struct format_options fo = {.name = "test",
+				    .bucket_url = fx->bucket_url,
+				    .region = "home",
+				    .block_size = block_size};
 	struct volume_settings vs;
 	if (r == 0)
 		r = volume_format(m, os, &fo, &vs, err, sizeof(err));

@@ -42,5 +42,8 @@ static inline uint8_t pattern_byte(uint64_t seed, uint64_t off)
 void pattern_fill(uint64_t seed, uint64_t off, uint8_t *buf, size_t len);
 /* Index of the first mismatching byte, or -1 if buf matches. */
 long pattern_check(uint64_t seed, uint64_t off, const uint8_t *buf, size_t len);
+/* Reads n files of len bytes written with pattern_fill(ino, 0, ...): how
+ * many are not intact (each one named on stderr). */
+int pattern_check_files(struct vfs *v, const mcfs_ino_t *inos, int n, size_t len);
 
 #endif

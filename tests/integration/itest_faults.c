@@ -104,17 +104,7 @@ static void test_redis_killed_and_restarted(void)
 	__atomic_store_n(&w.stop, 1, __ATOMIC_RELEASE);
 	pthread_join(th, NULL);
 	/* every file acknowledged as flushed is intact, byte for byte */
-	uint8_t *buf = malloc(200000);
-	int bad = 0;
-	for (int i = 0; i < w.files_ok; i++) {
-		size_t got = 0;
-		bool eof;
-		int r = vfs_read(fx.vfs, w.ok_inos[i], 0, 200000, buf, &got, &eof);
-		if (r != 0 || got != 200000 || pattern_check(w.ok_inos[i], 0, buf, got) >= 0)
-			bad++;
-	}
-	free(buf);
-	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(pattern_check_files(fx.vfs, w.ok_inos, w.files_ok, 200000), 0);
 	struct fsck_report rep;
 	CU_ASSERT_EQUAL(fsck_run(fx.vfs, &rep), 0);
 	CU_ASSERT_EQUAL(rep.missing_blocks, 0);
@@ -169,7 +159,7 @@ static void test_s3_outage_is_retried_or_reported(void)
 	mcfs_ino_t ino;
 	struct mcfs_attr a;
 	CU_ASSERT_EQUAL_FATAL(
-		vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "outage", 0644, 0, &a, NULL), 0);
+	    vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "outage", 0644, 0, &a, NULL), 0);
 	ino = a.ino;
 	/* Not a whole number of blocks: the tail is uploaded only by the flush. */
 	const size_t size = 3 * BLOCK + 1000;
@@ -195,14 +185,14 @@ static void test_s3_outage_is_retried_or_reported(void)
 int main(void)
 {
 	static const struct test_case file_tests[] = {
-		{"redis killed and restarted mid-run", test_redis_killed_and_restarted},
-		{"dead redis: prompt clear error", test_dead_redis_is_a_prompt_clear_error},
-		{NULL, NULL}};
+	    {"redis killed and restarted mid-run", test_redis_killed_and_restarted},
+	    {"dead redis: prompt clear error", test_dead_redis_is_a_prompt_clear_error},
+	    {NULL, NULL}};
 	static const struct test_case s3_tests[] = {
-		{"wrong S3 secret refused", test_wrong_s3_secret_refused},
-		{"S3 outage: clean error, then flushed", test_s3_outage_is_retried_or_reported},
-		{"redis killed and restarted mid-run (S3)", test_redis_killed_and_restarted},
-		{NULL, NULL}};
+	    {"wrong S3 secret refused", test_wrong_s3_secret_refused},
+	    {"S3 outage: clean error, then flushed", test_s3_outage_is_retried_or_reported},
+	    {"redis killed and restarted mid-run (S3)", test_redis_killed_and_restarted},
+	    {NULL, NULL}};
 	if (test_add_suite("faults, file:// bucket", start_file, stop, file_tests) < 0 ||
 	    test_add_suite("faults, s3rver bucket", start_s3, stop, s3_tests) < 0)
 		return 1;

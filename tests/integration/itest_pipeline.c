@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "coro.h"
+#include "countdown.h"
 #include "cunit_main.h"
 #include "evloop.h"
 #include "fixture.h"
@@ -63,39 +64,23 @@ static int suite_stop(void)
 }
 
 /* Coroutines still running; the test thread waits for none, with a deadline. */
-static pthread_mutex_t left_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t left_cond = PTHREAD_COND_INITIALIZER;
-static int left;
+static struct countdown left = COUNTDOWN_INITIALIZER;
 
 static void spawn_all(void (*fn)(void *), void **args, int n)
 {
-	pthread_mutex_lock(&left_lock);
-	left = n;
-	pthread_mutex_unlock(&left_lock);
+	countdown_set(&left, n);
 	for (int i = 0; i < n; i++)
 		CU_ASSERT_FATAL(coro_spawn(loops[i % NLOOPS], fn, args[i]) == 0);
 }
 
 static void one_done(void)
 {
-	pthread_mutex_lock(&left_lock);
-	if (--left == 0)
-		pthread_cond_broadcast(&left_cond);
-	pthread_mutex_unlock(&left_lock);
+	countdown_one(&left);
 }
 
 static bool all_done(void)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += DEADLINE_S;
-	pthread_mutex_lock(&left_lock);
-	int r = 0;
-	while (left > 0 && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&left_cond, &left_lock, &until);
-	bool ok = left == 0;
-	pthread_mutex_unlock(&left_lock);
-	return ok;
+	return countdown_wait(&left, DEADLINE_S * 1000);
 }
 
 static long long info_field(const char *section, const char *field)
@@ -278,20 +263,7 @@ static void test_redis_killed_under_coroutines(void)
 	CU_ASSERT_EQUAL(wait_until(load_progressed, NULL, 60000), 0);
 	__atomic_store_n(&load.stop, 1, __ATOMIC_RELEASE);
 	CU_ASSERT_FATAL(all_done());
-	uint8_t *buf = malloc(65536);
-	int bad = 0;
-	for (int i = 0; i < load.files_ok; i++) {
-		size_t got = 0;
-		bool eof;
-		int r = vfs_read(fx.vfs, load.ok_inos[i], 0, 65536, buf, &got, &eof);
-		if (r != 0 || got != 65536 || pattern_check(load.ok_inos[i], 0, buf, got) >= 0) {
-			fprintf(stderr, "  inode %llu: %s, %zu bytes\n",
-				(unsigned long long)load.ok_inos[i], strerror(-r), got);
-			bad++;
-		}
-	}
-	free(buf);
-	CU_ASSERT_EQUAL(bad, 0);
+	CU_ASSERT_EQUAL(pattern_check_files(fx.vfs, load.ok_inos, load.files_ok, 65536), 0);
 	struct fsck_report rep;
 	CU_ASSERT_EQUAL(fsck_run(fx.vfs, &rep), 0);
 	CU_ASSERT_EQUAL(rep.missing_blocks, 0);

@@ -4,6 +4,7 @@
 #include "coro.h"
 #include "cosync.h"
 #include "evloop.h"
+#include "countdown.h"
 #include "cunit_main.h"
 
 #include <errno.h>
@@ -41,38 +42,22 @@ static void loop_stop(struct loop_thread *lt)
 	evloop_destroy(lt->l);
 }
 
-/* A countdown the test thread waits on, with a deadline. */
-static pthread_mutex_t done_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t done_cond = PTHREAD_COND_INITIALIZER;
-static int done_left;
+/* What the test thread waits for. */
+static struct countdown done = COUNTDOWN_INITIALIZER;
 
 static void done_expect(int n)
 {
-	pthread_mutex_lock(&done_lock);
-	done_left = n;
-	pthread_mutex_unlock(&done_lock);
+	countdown_set(&done, n);
 }
 
 static void done_one(void)
 {
-	pthread_mutex_lock(&done_lock);
-	if (--done_left == 0)
-		pthread_cond_broadcast(&done_cond);
-	pthread_mutex_unlock(&done_lock);
+	countdown_one(&done);
 }
 
 static bool done_wait(void)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += DEADLINE_MS / 1000;
-	pthread_mutex_lock(&done_lock);
-	int r = 0;
-	while (done_left > 0 && r != ETIMEDOUT)
-		r = pthread_cond_timedwait(&done_cond, &done_lock, &until);
-	bool ok = done_left == 0;
-	pthread_mutex_unlock(&done_lock);
-	return ok;
+	return countdown_wait(&done, DEADLINE_MS);
 }
 
 /* ------------------------------------------------------------ evloop */
