@@ -33,7 +33,7 @@ static int lease_take(struct dlog *d)
 	if (rc < 0)
 		return rc;
 	bool got = r->type == REDIS_REPLY_STATUS;
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return got ? 0 : -EBUSY;
 }
 
@@ -47,7 +47,7 @@ static bool lease_renew(struct dlog *d)
 		      d->lease_key, d->owner, LEASE_SECONDS) < 0)
 		return false;
 	bool ours = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return ours;
 }
 
@@ -59,7 +59,7 @@ static void lease_drop(struct dlog *d)
 		      "if redis.call('GET', KEYS[1]) == ARGV[1] then "
 		      "return redis.call('DEL', KEYS[1]) end return 0",
 		      d->lease_key, d->owner) == 0)
-		freeReplyObject(r);
+		meta_reply_free(r);
 }
 
 static int cursor_load(struct dlog *d)
@@ -69,7 +69,7 @@ static int cursor_load(struct dlog *d)
 	if (r < 0)
 		return r;
 	snprintf(d->cursor, sizeof(d->cursor), "%s", c->type == REDIS_REPLY_STRING ? c->str : "0");
-	freeReplyObject(c);
+	meta_reply_free(c);
 	return 0;
 }
 
@@ -77,7 +77,7 @@ static void cursor_save(struct dlog *d)
 {
 	redisReply *s = NULL;
 	if (meta_cmdf(d->m, &s, "SET %s %s", d->cursor_key, d->cursor) == 0)
-		freeReplyObject(s);
+		meta_reply_free(s);
 }
 
 /* The oldest change-log entry group ARGV[1] has not acknowledged (pending,
@@ -109,7 +109,7 @@ static int copy_guard(struct dlog *d, long long *limit_ms)
 	*limit_ms = LLONG_MAX;
 	if (r->type == REDIS_REPLY_STRING)
 		*limit_ms = strtoll(r->str, NULL, 10) - 1;
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -154,7 +154,7 @@ static int apply_page(struct dlog *d, long long upto_ms, uint64_t *deleted, size
 			(*deleted)++;
 		}
 	}
-	freeReplyObject(page);
+	meta_reply_free(page);
 	cursor_save(d);
 	return r;
 }
@@ -183,7 +183,7 @@ static void trim_log(struct dlog *d)
 	volume_key(prefix, sizeof(prefix), d->volume, "delcursor:");
 	redisReply *t = NULL;
 	if (meta_cmdf(d->m, &t, "EVAL %s 2 %s %s %s", trim_script, d->stream, regions, prefix) == 0)
-		freeReplyObject(t);
+		meta_reply_free(t);
 }
 
 static long long now_ms(void)

@@ -113,7 +113,7 @@ static int scan_keys(struct meta *m, const char *volume, const char *pattern,
 		for (size_t i = 0; i < r->element[1]->elements && rc == 0; i++)
 			rc =
 			    fn(r->element[1]->element[i]->str, r->element[1]->element[i]->len, arg);
-		freeReplyObject(r);
+		meta_reply_free(r);
 		if (rc < 0)
 			return rc;
 	} while (strcmp(cursor, "0") != 0);
@@ -151,7 +151,7 @@ static int walk_chunk(const char *key, size_t len, void *arg)
 		}
 		rc = w->fn(&s, w->arg);
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return rc;
 }
 
@@ -197,7 +197,7 @@ static int check_dir_entries(struct vfs *v, mcfs_ino_t dir, struct fsck_report *
 			rep->dangling_entries++;
 		}
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -354,7 +354,7 @@ int fsck_walk_deletions(struct meta *m, const char *volume,
 				r = fn(id, size, arg);
 			snprintf(from, sizeof(from), "(%s", page->element[i]->element[0]->str);
 		}
-		freeReplyObject(page);
+		meta_reply_free(page);
 		if (r != 0 || n < 1000)
 			return r;
 	}

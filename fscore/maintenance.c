@@ -99,7 +99,7 @@ int maintenance_compact_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk)
 	if (r < 0)
 		return r;
 	r = reply_status(rep);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	if (r == -EAGAIN)
 		return 0;
 	if (r == 0)
@@ -135,11 +135,11 @@ int maintenance_reap_sessions(struct vfs *v, uint64_t max_age_seconds)
 		redisReply *rep = NULL;
 		if (meta_eval(vfs_meta(v), "session_reap", v->setting_key, a.n, a.v, a.len, &rep) ==
 		    0) {
-			freeReplyObject(rep);
+			meta_reply_free(rep);
 			reaped++;
 			log_info("forgot dead session %.8s", sess);
 		}
 	}
-	freeReplyObject(all);
+	meta_reply_free(all);
 	return reaped;
 }

@@ -15,6 +15,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "meta_pipe.h"
+#include "meta_reply.h"
 #include "resp.h"
 #include "url.h"
 
@@ -139,6 +140,8 @@ static int conn_open(struct meta *m, struct meta_conn *c)
 			return -EINVAL;
 		}
 	}
+	/* Every reply from here on is built the metadata layer's way. */
+	ctx->reader->fn = &meta_reply_functions;
 	c->ctx = ctx;
 	return 0;
 }
@@ -252,7 +255,7 @@ static void raise_offset(struct meta *m, redisReply *rep)
 {
 	bool replica, link_up;
 	long long off = role_offset(rep, &replica, &link_up);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	long long cur = __atomic_load_n(&m->written_offset, __ATOMIC_RELAXED);
 	while (off > cur && !__atomic_compare_exchange_n(&m->written_offset, &cur, off, false,
 							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
@@ -288,7 +291,7 @@ static int check_reply(redisReply *rep, redisReply **reply, int *retry)
 		int r = errno_of_reply(rep, &transient);
 		if (r != -ENOEXEC && !transient)
 			log_warn("redis: %s", rep->str);
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 		*retry = transient;
 		return r;
 	}
@@ -391,7 +394,7 @@ int meta_role(struct meta *m, struct meta_role *out)
 	out->offset = role_offset(rep, &out->replica, &out->link_up);
 	if (!out->replica)
 		out->link_up = true;
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	return 0;
 }
 
@@ -519,7 +522,7 @@ static int eval_script(struct meta *m, const char *name, const char *key, int ar
 		redisReply *loaded = NULL;
 		r = meta_cmdf(m, &loaded, "SCRIPT LOAD %s", meta_scripts[si].source);
 		if (loaded)
-			freeReplyObject(loaded);
+			meta_reply_free(loaded);
 		if (r == 0)
 			r = again ? run_formatted(m, again, (size_t)again_len, reply)
 				  : run_formatted(m, cmd, (size_t)len, reply);

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "meta_reply.h"
 #include "retry.h"
 
 struct meta_script {
@@ -39,7 +40,7 @@ void meta_close(struct meta *m);
 const char *meta_describe(const struct meta *m);
 
 /* A command as an argument vector (binary safe). The reply is the caller's to
- * freeReplyObject(); an error reply becomes a negative errno and no reply. */
+ * meta_reply_free(); an error reply becomes a negative errno and no reply. */
 int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens);
 /* printf-style convenience for simple commands (hiredis format rules). */
 int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...);

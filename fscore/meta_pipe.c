@@ -11,6 +11,7 @@
 
 #include "coro.h"
 #include "log.h"
+#include "meta_reply.h"
 
 /* One recv() into the reader at most this much. */
 #define READ_CHUNK (64 * 1024)
@@ -74,7 +75,7 @@ static void pipe_fail(struct meta_pipe *p, int err)
 	while (r) {
 		struct pipe_req *next = r->next;
 		for (int i = 0; i < r->got; i++) {
-			freeReplyObject(r->replies[i]);
+			meta_reply_free(r->replies[i]);
 			r->replies[i] = NULL;
 		}
 		r->got = 0;
@@ -185,7 +186,7 @@ static void pipe_deliver(struct meta_pipe *p)
 		struct pipe_req *r = p->head;
 		if (!r) {
 			/* A reply nobody asked for: the stream is out of step. */
-			freeReplyObject(reply);
+			meta_reply_free(reply);
 			log_warn("redis: unexpected reply; reconnecting");
 			pipe_fail(p, -EIO);
 			return;
@@ -277,7 +278,7 @@ static void pipe_connect(struct meta_pipe *p)
 	}
 	if (j.r == 0) {
 		int fl = fcntl(j.fd, F_GETFL);
-		p->reader = redisReaderCreate();
+		p->reader = redisReaderCreateWithFunctions(&meta_reply_functions);
 		if (fl < 0 || fcntl(j.fd, F_SETFL, fl | O_NONBLOCK) < 0 || !p->reader)
 			j.r = -ENOMEM;
 		else

@@ -187,7 +187,7 @@ static long long read_promotions(struct meta *m, const char *volume)
 		      volume_key(key, sizeof(key), volume, "setting")) < 0)
 		return -1;
 	long long n = rep->type == REDIS_REPLY_STRING ? strtoll(rep->str, NULL, 10) : 0;
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	return n;
 }
 

@@ -180,7 +180,7 @@ int region_add(struct meta *m, const char *volume, struct objstore *store,
 			 strerror(-r));
 	}
 	if (rep)
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	if (r < 0)
 		return r;
 	if (out) {
@@ -238,7 +238,7 @@ int region_server_role(struct meta *m, struct region_role *out)
 		return rc;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_STRING) {
-		freeReplyObject(r);
+		meta_reply_free(r);
 		return -EIO;
 	}
 	const char *role = r->element[0]->str;
@@ -258,10 +258,10 @@ int region_server_role(struct meta *m, struct region_role *out)
 			out->offset = r->element[1]->integer;
 	} else {
 		/* A sentinel holds no data; anything else we do not know. */
-		freeReplyObject(r);
+		meta_reply_free(r);
 		return -EINVAL;
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	if (!out->replica)
 		return 0;
 	/* ROLE says -1 while the link is down; INFO still has what was applied, and
@@ -275,7 +275,7 @@ int region_server_role(struct meta *m, struct region_role *out)
 				out->link_down_s =
 				    info_field(r->str, "master_link_down_since_seconds");
 		}
-		freeReplyObject(r);
+		meta_reply_free(r);
 	}
 	return 0;
 }
@@ -345,7 +345,7 @@ int region_promote(struct meta *m, const char *volume, const struct promote_opti
 		redisReply *rep = NULL;
 		r = meta_cmdf(m, &rep, "REPLICAOF NO ONE");
 		if (rep)
-			freeReplyObject(rep);
+			meta_reply_free(rep);
 		if (r < 0) {
 			snprintf(err, errlen, "cannot detach %s from its primary: %s",
 				 meta_describe(m), strerror(-r));
@@ -374,7 +374,7 @@ int region_promote(struct meta *m, const char *volume, const struct promote_opti
 		r = -EIO;
 	}
 	if (rep)
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	if (r == -EALREADY)
 		snprintf(err, errlen, "region %s is already the source of volume %s", name, volume);
 	else if (r < 0)
@@ -404,7 +404,7 @@ int region_repoint(const char *replica_url, const char *password, const char *ho
 	redisReply *rep = NULL;
 	r = meta_cmdf(m, &rep, "REPLICAOF %s %s", host, p);
 	if (rep)
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	if (r < 0)
 		snprintf(err, errlen, "%s refused REPLICAOF: %s", meta_describe(m), strerror(-r));
 	meta_close(m);

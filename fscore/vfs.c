@@ -12,6 +12,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "meta_ops.h"
+#include "resp.h"
 #include "vfs_impl.h"
 #include "writer.h"
 
@@ -48,7 +49,7 @@ static int register_session(struct vfs *v)
 			   volume_key(key, sizeof(key), v->vol.name, "sessions"), v->session,
 			   (long long)time(NULL));
 	if (r)
-		freeReplyObject(r);
+		meta_reply_free(r);
 	return rc;
 }
 
@@ -74,6 +75,8 @@ static int load_volume(struct vfs *v, const struct vfs_options *opt, char *err, 
 			 meta_describe(boot), strerror(-r));
 	if (r == 0) {
 		volume_key(v->setting_key, sizeof(v->setting_key), v->vol.name, "setting");
+		volume_key(v->key_prefix, sizeof(v->key_prefix), v->vol.name, "");
+		v->key_prefix_len = strlen(v->key_prefix);
 		r = find_region(v, boot, opt->region, err, errlen);
 	}
 	meta_close(boot);
@@ -154,7 +157,7 @@ static void end_session(struct vfs *v)
 	args_str(&a, v->session);
 	redisReply *rep = NULL;
 	if (meta_eval(vfs_meta(v), "session_reap", v->setting_key, a.n, a.v, a.len, &rep) == 0)
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 }
 
 int vfs_close(struct vfs *v)
@@ -264,6 +267,14 @@ void vfs_file_put(struct vfs *v, struct vfs_file *f)
 	pthread_mutex_unlock(&v->files_lock);
 }
 
+size_t vfs_ino_key(const struct vfs *v, char *out, const char *kind, uint64_t ino)
+{
+	size_t n = v->key_prefix_len, k = strlen(kind);
+	memcpy(out, v->key_prefix, n);
+	memcpy(out + n, kind, k);
+	return n + k + resp_u64(out + n + k, ino);
+}
+
 int vfs_take_id(struct vfs *v, struct id_range *r, uint64_t *id)
 {
 	co_mutex_lock(&r->lock);
@@ -275,13 +286,13 @@ int vfs_take_id(struct vfs *v, struct id_range *r, uint64_t *id)
 				   ID_BATCH);
 		if (rc < 0 || rep->type != REDIS_REPLY_INTEGER) {
 			if (rep)
-				freeReplyObject(rep);
+				meta_reply_free(rep);
 			co_mutex_unlock(&r->lock);
 			return rc < 0 ? rc : -EIO;
 		}
 		r->end = (uint64_t)rep->integer + 1;
 		r->next = r->end - ID_BATCH;
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	}
 	*id = r->next++;
 	co_mutex_unlock(&r->lock);

@@ -8,29 +8,33 @@
 #include "layout.h"
 #include "log.h"
 #include "meta_ops.h"
+#include "resp.h"
 #include "vfs_impl.h"
 #include "writer.h"
 
 int vfs_load_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, struct slice_rec **recs,
 		   size_t *n)
 {
-	char key[128], suffix[64];
-	snprintf(suffix, sizeof(suffix), "c:%llu:%u", (unsigned long long)ino, chunk);
+	char key[160];
+	size_t klen = vfs_ino_key(v, key, "c:", ino);
+	key[klen++] = ':';
+	klen += resp_u64(key + klen, chunk);
+	const char *argv[4] = {"LRANGE", key, "0", "-1"};
+	size_t lens[4] = {6, klen, 1, 2};
 	redisReply *r = NULL;
-	int rc = vfs_read_cmdf(v, &r, "LRANGE %s 0 -1",
-			       volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc = vfs_read_cmd_argv(v, &r, 4, argv, lens);
 	if (rc < 0)
 		return rc;
 	*recs = NULL;
 	*n = 0;
 	if (r->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(r);
+		meta_reply_free(r);
 		return -EIO;
 	}
 	if (r->elements) {
 		*recs = malloc(r->elements * sizeof(**recs));
 		if (!*recs) {
-			freeReplyObject(r);
+			meta_reply_free(r);
 			return -ENOMEM;
 		}
 	}
@@ -45,7 +49,7 @@ int vfs_load_chunk(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, struct slice_r
 		}
 		(*n)++;
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -220,6 +224,7 @@ static int flush_locked(struct vfs *v, struct vfs_file *f, struct mcfs_attr *att
 	if (r == 0) {
 		writer_free(f->writer);
 		f->writer = NULL;
+		__atomic_sub_fetch(&v->writers, 1, __ATOMIC_RELEASE);
 	}
 	return r;
 }
@@ -236,8 +241,8 @@ int vfs_write_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_
 		return -ENOMEM;
 	int r = 0;
 	co_rwlock_wrlock(&f->lock);
-	if (!f->writer)
-		f->writer = writer_new(v, a->ino);
+	if (!f->writer && (f->writer = writer_new(v, a->ino)) != NULL)
+		__atomic_add_fetch(&v->writers, 1, __ATOMIC_ACQUIRE);
 	if (!f->writer) {
 		r = -ENOMEM;
 	} else if (len > 0) {
@@ -341,7 +346,7 @@ int vfs_flush_all(struct vfs *v)
 
 void vfs_merge_pending(struct vfs *v, struct mcfs_attr *a)
 {
-	if (a->type != MCFS_FILE)
+	if (a->type != MCFS_FILE || __atomic_load_n(&v->writers, __ATOMIC_ACQUIRE) == 0)
 		return;
 	struct vfs_file *f = vfs_file_find(v, a->ino);
 	if (!f)
@@ -375,7 +380,7 @@ static int track_open(struct vfs *v, mcfs_ino_t ino, bool opening)
 	int r = meta_eval(vfs_meta(v), "open_track", v->setting_key, a.n, a.v, a.len, &rep);
 	if (r == 0) {
 		r = reply_status(rep);
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	}
 	return r;
 }

@@ -43,7 +43,7 @@ static int eval(struct vfs *v, const char *script, struct meta_args *a, redisRep
 		return r;
 	r = reply_status(*rep);
 	if (r < 0) {
-		freeReplyObject(*rep);
+		meta_reply_free(*rep);
 		*rep = NULL;
 	}
 	return r;
@@ -51,18 +51,19 @@ static int eval(struct vfs *v, const char *script, struct meta_args *a, redisRep
 
 int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
 {
-	char key[128], suffix[40];
-	snprintf(suffix, sizeof(suffix), "i:%llu", (unsigned long long)ino);
+	char key[128];
+	const char *argv[2] = {"GET", key};
+	size_t lens[2] = {3, vfs_ino_key(v, key, "i:", ino)};
 	redisReply *r = NULL;
-	int rc = vfs_read_cmdf(v, &r, "GET %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc = vfs_read_cmd_argv(v, &r, 2, argv, lens);
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
-		freeReplyObject(r);
+		meta_reply_free(r);
 		return -ESTALE;
 	}
 	rc = attr_unpack(r->str, r->len, ino, out);
-	freeReplyObject(r);
+	meta_reply_free(r);
 	if (rc < 0) {
 		log_error("inode %llu has damaged attributes", (unsigned long long)ino);
 		return -EIO;
@@ -127,7 +128,7 @@ int vfs_lookup_in(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 		r = reply_int(rep, 1, &ino);
 	if (r == 0)
 		r = reply_attr(rep, 2, (mcfs_ino_t)ino, out);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	if (r == 0)
 		vfs_merge_pending(v, out);
 	return r;
@@ -167,7 +168,7 @@ int vfs_setattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino,
 	if (r < 0)
 		return r;
 	r = reply_attr(rep, 1, ino, out);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	if (r == 0)
 		vfs_merge_pending(v, out);
 	return r;
@@ -221,7 +222,7 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 		if (r == 0 && pout)
 			r = reply_attr(rep, 3, dir, pout);
 	}
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	if (r == 0)
 		vfs_merge_pending(v, out);
 	return r;
@@ -270,18 +271,18 @@ int vfs_readlink(struct vfs *v, mcfs_ino_t ino, char *buf, size_t len)
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
-		freeReplyObject(r);
+		meta_reply_free(r);
 		struct mcfs_attr a;
 		rc = vfs_getattr_committed(v, ino, &a);
 		return rc < 0 ? rc : -EINVAL; /* exists but is no symlink */
 	}
 	if ((size_t)r->len >= len) {
-		freeReplyObject(r);
+		meta_reply_free(r);
 		return -ENAMETOOLONG;
 	}
 	memcpy(buf, r->str, r->len);
 	buf[r->len] = '\0';
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -309,7 +310,7 @@ int vfs_link(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, mcfs_ino_
 	r = reply_attr(rep, 1, ino, out);
 	if (r == 0 && parent_out)
 		r = reply_attr(rep, 2, dir, parent_out);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	if (r == 0)
 		vfs_merge_pending(v, out);
 	return r;
@@ -338,7 +339,7 @@ static int remove_name(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir,
 		return r;
 	if (parent_out)
 		r = reply_attr(rep, 1, dir, parent_out);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	return r;
 }
 
@@ -384,7 +385,7 @@ int vfs_rename(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t src_dir, con
 		r = reply_attr(rep, 1, src_dir, src_dir_out);
 	if (r == 0 && dst_dir_out)
 		r = reply_attr(rep, 2, dst_dir, dst_dir_out);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	return r;
 }
 
@@ -403,7 +404,7 @@ int vfs_statfs(struct vfs *v, struct vfs_statfs *out)
 		if (r->element[1]->type == REDIS_REPLY_STRING)
 			inodes = strtoull(r->element[1]->str, NULL, 10);
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	/* A bucket has no fixed size: report a large, steady capacity (1 PiB, 1e12 inodes). */
 	const uint64_t capacity = 1ULL << 50, max_inodes = 1000000000000ULL;
 	out->total_bytes = capacity > used ? capacity : used;
@@ -472,7 +473,7 @@ int vfs_getxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const
 	if (r < 0)
 		return r;
 	if (rep->type != REDIS_REPLY_STRING) {
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 		return -ENODATA;
 	}
 	*out_len = rep->len;
@@ -482,7 +483,7 @@ int vfs_getxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const
 		else
 			memcpy(buf, rep->str, rep->len);
 	}
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	return r;
 }
 
@@ -507,7 +508,7 @@ int vfs_setxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, const
 	redisReply *rep = NULL;
 	r = eval(v, "xattr_set", &a, &rep);
 	if (rep)
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	return r;
 }
 
@@ -538,7 +539,7 @@ int vfs_listxattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, char
 			}
 		}
 	}
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	return r;
 }
 
@@ -558,6 +559,6 @@ int vfs_removexattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, co
 	redisReply *rep = NULL;
 	r = eval(v, "xattr_remove", &a, &rep);
 	if (rep)
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	return r;
 }

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "meta_ops.h"
+#include "resp.h"
 #include "vfs_impl.h"
 
 #define READDIR_PAGE 256
@@ -32,20 +33,23 @@ struct page {
 static void page_free(struct page *pg)
 {
 	if (pg->names)
-		freeReplyObject(pg->names);
+		meta_reply_free(pg->names);
 	if (pg->entries)
-		freeReplyObject(pg->entries);
+		meta_reply_free(pg->entries);
 	if (pg->attrs)
-		freeReplyObject(pg->attrs);
+		meta_reply_free(pg->attrs);
 }
 
 static int read_names(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, struct page *pg)
 {
-	char key[160], suffix[40];
-	snprintf(suffix, sizeof(suffix), "o:%llu", (unsigned long long)dir);
-	int r = vfs_read_cmdf(v, &pg->names, "ZRANGEBYSCORE %s (%llu +inf WITHSCORES LIMIT 0 %d",
-			      volume_key(key, sizeof(key), v->vol.name, suffix),
-			      (unsigned long long)cookie, READDIR_PAGE + 1);
+	char key[128], from[24], count[24];
+	from[0] = '(';
+	const char *argv[8] = {"ZRANGEBYSCORE", key,	 from, "+inf",
+			       "WITHSCORES",	"LIMIT", "0",  count};
+	size_t lens[8] = {
+	    13, vfs_ino_key(v, key, "o:", dir),	  1 + resp_u64(from + 1, cookie), 4, 10, 5,
+	    1,	resp_u64(count, READDIR_PAGE + 1)};
+	int r = vfs_read_cmd_argv(v, &pg->names, 8, argv, lens);
 	if (r < 0)
 		return r;
 	if (pg->names->type != REDIS_REPLY_ARRAY || pg->names->elements % 2)
@@ -91,9 +95,8 @@ static bool entry_of(const struct page *pg, size_t i, mcfs_ino_t *ino, uint8_t *
 static int read_entries(struct vfs *v, mcfs_ino_t dir, struct page *pg, const char **args,
 			size_t *lens)
 {
-	char key[160], suffix[40];
-	snprintf(suffix, sizeof(suffix), "d:%llu", (unsigned long long)dir);
-	volume_key(key, sizeof(key), v->vol.name, suffix);
+	char key[128];
+	vfs_ino_key(v, key, "d:", dir);
 	for (size_t i = 0; i < pg->n; i++) {
 		args[2 + i] = pg->names->element[2 * i]->str;
 		lens[2 + i] = pg->names->element[2 * i]->len;
@@ -105,7 +108,7 @@ static int read_entries(struct vfs *v, mcfs_ino_t dir, struct page *pg, const ch
  * pg->attrs, or -1. */
 static int read_attrs(struct vfs *v, struct page *pg, const char **args, size_t *lens, int *attr_at)
 {
-	char(*keys)[96] = malloc(pg->n * sizeof(*keys));
+	char(*keys)[128] = malloc(pg->n * sizeof(*keys));
 	if (!keys)
 		return -ENOMEM;
 	size_t k = 0;
@@ -115,11 +118,8 @@ static int read_attrs(struct vfs *v, struct page *pg, const char **args, size_t 
 		attr_at[i] = -1;
 		if (!entry_of(pg, i, &ino, &type))
 			continue;
-		char suffix[40];
-		snprintf(suffix, sizeof(suffix), "i:%llu", (unsigned long long)ino);
-		volume_key(keys[k], sizeof(keys[k]), v->vol.name, suffix);
 		args[1 + k] = keys[k];
-		lens[1 + k] = strlen(keys[k]);
+		lens[1 + k] = vfs_ino_key(v, keys[k], "i:", ino);
 		attr_at[i] = (int)k++;
 	}
 	int r = k ? read_many(v, "MGET", NULL, args, lens, k, &pg->attrs) : 0;

@@ -25,7 +25,7 @@ int vfs_record_put(struct vfs *v, const char *ns, const void *key, size_t klen, 
 	redisReply *r = NULL;
 	int rc = meta_cmd(vfs_meta(v), &r, 4, argv, lens);
 	if (r)
-		freeReplyObject(r);
+		meta_reply_free(r);
 	return rc < 0 ? rc : 0;
 }
 
@@ -37,7 +37,7 @@ int vfs_record_del(struct vfs *v, const char *ns, const void *key, size_t klen)
 	redisReply *r = NULL;
 	int rc = meta_cmd(vfs_meta(v), &r, 3, argv, lens);
 	if (r)
-		freeReplyObject(r);
+		meta_reply_free(r);
 	return rc < 0 ? rc : 0;
 }
 
@@ -55,7 +55,7 @@ int vfs_record_list(struct vfs *v, const char *ns, vfs_record_fn cb, void *arg)
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 		    r->element[0]->type != REDIS_REPLY_STRING ||
 		    r->element[1]->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(r);
+			meta_reply_free(r);
 			return -EIO;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
@@ -64,11 +64,11 @@ int vfs_record_list(struct vfs *v, const char *ns, vfs_record_fn cb, void *arg)
 			const redisReply *k = items->element[i], *val = items->element[i + 1];
 			rc = cb(k->str, k->len, val->str, val->len, arg);
 			if (rc != 0) {
-				freeReplyObject(r);
+				meta_reply_free(r);
 				return rc < 0 ? rc : 0;
 			}
 		}
-		freeReplyObject(r);
+		meta_reply_free(r);
 	} while (strcmp(cursor, "0") != 0);
 	return 0;
 }

@@ -185,7 +185,7 @@ void vfs_refresh_low_watermark(struct vfs *v)
 		if (p)
 			w = strtoull(p + strlen("low_watermark="), NULL, 10);
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	__atomic_store_n(&v->low_watermark, w, __ATOMIC_RELEASE);
 }
 

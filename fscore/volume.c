@@ -17,11 +17,11 @@ int volume_find(struct meta *m, char *name, size_t len)
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
-		freeReplyObject(r);
+		meta_reply_free(r);
 		return -ENOENT;
 	}
 	snprintf(name, len, "%s", r->str);
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return layout_check_volume_name(name) == 0 ? 0 : -EIO;
 }
 
@@ -50,7 +50,7 @@ int volume_load(struct meta *m, const char *name, struct volume_settings *out)
 	const char *ver = uuid ? field(r, "format_version") : NULL;
 	const char *created = uuid ? field(r, "created") : NULL;
 	if (!uuid || !bs || !cs || !src || !ver) {
-		freeReplyObject(r);
+		meta_reply_free(r);
 		return -ENOENT;
 	}
 	snprintf(out->name, sizeof(out->name), "%s", name);
@@ -60,7 +60,7 @@ int volume_load(struct meta *m, const char *name, struct volume_settings *out)
 	out->chunk_size = (uint32_t)strtoul(cs, NULL, 10);
 	out->format_version = atoi(ver);
 	out->created = created ? strtoll(created, NULL, 10) : 0;
-	freeReplyObject(r);
+	meta_reply_free(r);
 	if (out->format_version != 1) {
 		log_error("volume %s has format version %d; this mcfs knows version 1", name,
 			  out->format_version);
@@ -119,7 +119,7 @@ int volume_regions(struct meta *m, const char *name, struct region_info *out, si
 		if (parse_region(r->element[i]->str, r->element[i + 1]->str, &out[*n]) == 0)
 			(*n)++;
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -171,7 +171,7 @@ static int wipe_volume(struct meta *m, const char *name)
 		if (rc < 0)
 			return rc;
 		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			freeReplyObject(r);
+			meta_reply_free(r);
 			return -EIO;
 		}
 		snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
@@ -181,13 +181,13 @@ static int wipe_volume(struct meta *m, const char *name)
 			rc = meta_cmdf(m, &d, "UNLINK %b", keys->element[i]->str,
 				       (size_t)keys->element[i]->len);
 			if (d)
-				freeReplyObject(d);
+				meta_reply_free(d);
 			if (rc < 0) {
-				freeReplyObject(r);
+				meta_reply_free(r);
 				return rc;
 			}
 		}
-		freeReplyObject(r);
+		meta_reply_free(r);
 	} while (strcmp(cursor, "0") != 0);
 	return 0;
 }
@@ -251,13 +251,13 @@ int volume_format(struct meta *m, struct objstore *store, const struct format_op
 		      a.len, &rep);
 	if (r == 0) {
 		r = reply_status(rep);
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	}
 	if (r == 0) {
 		redisReply *set = NULL;
 		r = meta_cmdf(m, &set, "SET %s %s", VOLUME_POINTER_KEY, o->name);
 		if (set)
-			freeReplyObject(set);
+			meta_reply_free(set);
 	}
 	if (r < 0) {
 		snprintf(err, errlen, "cannot create the volume in %s: %s", meta_describe(m),

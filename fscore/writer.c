@@ -491,7 +491,7 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 	if (r == 0 && reply_int(rep, 2, &nslices) == 0 &&
 	    nslices > (int64_t)w->v->cfg.compact_slices)
 		vfs_queue_compaction(w->v, w->ino, s->chunk);
-	freeReplyObject(rep);
+	meta_reply_free(rep);
 	return r;
 }
 

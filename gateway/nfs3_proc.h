@@ -38,6 +38,15 @@ void nfs3_rename(struct nfs_req *req, void *args, void *res);
 void nfs3_link(struct nfs_req *req, void *args, void *res);
 void nfs3_readdir(struct nfs_req *req, void *args, void *res);
 void nfs3_readdirplus(struct nfs_req *req, void *args, void *res);
+/* The result of both listings, their entries already encoded (nfs3_dir.c). */
+struct nfs3_dirlist {
+	nfsstat3 status;
+	post_op_attr dir_attributes;
+	char *entries; /* XDR of each entry with its "more" flag, back to back */
+	size_t entries_len;
+	bool eof;
+};
+bool_t xdr_nfs3_dirlist(XDR *xdrs, struct nfs3_dirlist *r);
 void nfs3_fsstat(struct nfs_req *req, void *args, void *res);
 void nfs3_fsinfo(struct nfs_req *req, void *args, void *res);
 void nfs3_pathconf(struct nfs_req *req, void *args, void *res);

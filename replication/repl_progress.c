@@ -51,7 +51,7 @@ static int group_info(struct meta *m, const char *key, const char *group, struct
 		g->undelivered = r->element[2]->integer;
 		rc = 0;
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return rc;
 }
 
@@ -87,7 +87,7 @@ static int scan_tail(struct meta *m, const char *key, const struct group_info *g
 			(*scanned)++;
 		}
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -96,7 +96,7 @@ static int pending_ids(struct meta *m, const char *key, const char *group, redis
 {
 	int rc = meta_cmdf(m, out, "XPENDING %s %s - + %d", key, group, REPL_LAG_SCAN);
 	if (rc == 0 && (*out)->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(*out);
+		meta_reply_free(*out);
 		return -EIO;
 	}
 	return rc;
@@ -121,7 +121,7 @@ static int scan_pending(struct meta *m, const char *key, const char *group,
 	int rc = pending_ids(m, key, group, &p);
 	if (rc < 0 || p->elements == 0) {
 		if (rc == 0)
-			freeReplyObject(p);
+			meta_reply_free(p);
 		return rc;
 	}
 	s->oldest_ms = repl_id_ms(pending_id(p, 0));
@@ -140,8 +140,8 @@ static int scan_pending(struct meta *m, const char *key, const char *group,
 		}
 	}
 	if (rc == 0)
-		freeReplyObject(r);
-	freeReplyObject(p);
+		meta_reply_free(r);
+	meta_reply_free(p);
 	return rc;
 }
 
@@ -153,7 +153,7 @@ static int next_slice_id(struct meta *m, const char *volume, uint64_t *out)
 	if (rc < 0)
 		return rc;
 	*out = (r->type == REDIS_REPLY_STRING ? strtoull(r->str, NULL, 10) : 0) + 1;
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -240,6 +240,6 @@ int repl_progress_publish(struct meta *m, const struct repl_publication *p)
 	    (unsigned long long)p->added.missing, (unsigned long long)p->mine.objects,
 	    (unsigned long long)p->mine.bytes, FRESH_MS, STALE_MS);
 	if (rc == 0)
-		freeReplyObject(r);
+		meta_reply_free(r);
 	return rc;
 }

@@ -30,7 +30,7 @@ int repl_stream_create_group(struct repl_stream *s)
 			   "return redis.error_reply(r.err) end return 1",
 			   s->key, s->group);
 	if (rc == 0)
-		freeReplyObject(r);
+		meta_reply_free(r);
 	return rc;
 }
 
@@ -114,7 +114,7 @@ int repl_stream_read(struct repl_stream *s, const char *from, size_t max, int bl
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
 	    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements > 1)
 		parse_entries(r->element[0]->element[1], out, max, n);
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -135,7 +135,7 @@ int repl_stream_claim(struct repl_stream *s, uint64_t min_idle_ms, char cursor[R
 			snprintf(cursor, REPL_ID_LEN, "%s", r->element[0]->str);
 		parse_entries(r->element[1], out, max, n);
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return 0;
 }
 
@@ -159,7 +159,7 @@ static int ids_cmd(struct repl_stream *s, const char *const *head, int nhead,
 	int rc = meta_cmd(s->m, &r, argc, argv, NULL);
 	free(argv);
 	if (rc == 0)
-		freeReplyObject(r);
+		meta_reply_free(r);
 	return rc;
 }
 
@@ -196,6 +196,6 @@ int repl_stream_reap_consumers(struct repl_stream *s, bool self, uint64_t max_id
 	if (rc < 0)
 		return rc;
 	int n = r->type == REDIS_REPLY_INTEGER ? (int)r->integer : 0;
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return n;
 }

@@ -89,7 +89,7 @@ static long long int_reply(struct meta *m, const char *fmt, const char *key)
 	long long v = r->type == REDIS_REPLY_INTEGER  ? r->integer
 		      : r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10)
 						      : 0;
-	freeReplyObject(r);
+	meta_reply_free(r);
 	return v;
 }
 
@@ -110,7 +110,7 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 			st->space = strtoull(u->element[0]->str, NULL, 10);
 		if (u->elements == 2 && u->element[1]->type == REDIS_REPLY_STRING)
 			st->inodes = strtoull(u->element[1]->str, NULL, 10);
-		freeReplyObject(u);
+		meta_reply_free(u);
 	}
 	st->deletions = int_reply(m, "XLEN %s", volume_key(key, sizeof(key), name, "deletions"));
 	st->changes = int_reply(m, "XLEN %s", volume_key(key, sizeof(key), name, "changes"));
@@ -124,7 +124,7 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 			    now - strtoll(s->element[i + 1]->str, NULL, 10);
 			st->nsessions++;
 		}
-		freeReplyObject(s);
+		meta_reply_free(s);
 	}
 	for (size_t i = 0; check_buckets && i < st->nregions; i++) {
 		/* A meta-only region has no bucket of its own: nothing to check. */
@@ -158,7 +158,7 @@ static long long server_ms(struct meta *m)
 		    r->element[0]->type == REDIS_REPLY_STRING)
 			ms = strtoll(r->element[0]->str, NULL, 10) * 1000 +
 			     strtoll(r->element[1]->str, NULL, 10) / 1000;
-		freeReplyObject(r);
+		meta_reply_free(r);
 	}
 	if (ms < 0) {
 		struct timespec ts;
@@ -248,7 +248,7 @@ static void gather_progress(struct meta *m, struct status *st)
 			if (k >= 0)
 				parse_progress(r->element[i + 1]->str, &st->repl[k]);
 		}
-		freeReplyObject(r);
+		meta_reply_free(r);
 	}
 	volume_key(key, sizeof(key), st->vol.name, "replicators");
 	if (meta_cmdf(m, &r, "HGETALL %s", key) < 0)
@@ -263,7 +263,7 @@ static void gather_progress(struct meta *m, struct status *st)
 		w->copied_objects = item_num(v, ';', '=', "copied_objects");
 		w->copied_bytes = item_num(v, ';', '=', "copied_bytes");
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 }
 
 /* "slaveN:ip=...,port=...,state=...,offset=...,lag=..." lines of INFO. */
@@ -301,7 +301,7 @@ static void gather_primary(struct meta *m, struct primary_view *pv)
 		item_str(r->str, '\n', ':', "master_replid", pv->replid, sizeof(pv->replid));
 		parse_links(r->str, pv);
 	}
-	freeReplyObject(r);
+	meta_reply_free(r);
 }
 
 /* Asks one region's replica; an unreachable one is a finding, not an error. */
@@ -330,7 +330,7 @@ static void ask_replica(const char *url, const struct cli_common *c, const struc
 			item_str(r->str, '\n', ':', "master_replid", rv->replid,
 				 sizeof(rv->replid));
 		}
-		freeReplyObject(r);
+		meta_reply_free(r);
 	}
 	meta_close(m);
 	/* Offsets compare only within one replication stream: the same replid. */

@@ -333,7 +333,7 @@ static long long status_of(redisReply *rep)
 			  ? rep->element[0]->integer
 			  : -1;
 	if (rep)
-		freeReplyObject(rep);
+		meta_reply_free(rep);
 	return s;
 }
 

@@ -4,6 +4,7 @@
 
 #include "cunit_main.h"
 #include "rangeset.h"
+#include "meta_reply.h"
 #include "resp.h"
 
 static void test_merge_out_of_order(void)
@@ -66,12 +67,74 @@ static void test_resp(void)
 	free(out);
 }
 
+/* Parses RESP with the metadata layer's reply builder, fed in pieces of n bytes. */
+static redisReply *parse(const char *resp, size_t n)
+{
+	redisReader *rd = redisReaderCreateWithFunctions(&meta_reply_functions);
+	void *reply = NULL;
+	for (size_t off = 0, len = strlen(resp); off < len && !reply; off += n) {
+		CU_ASSERT_FATAL(redisReaderFeed(rd, resp + off, off + n > len ? len - off : n) ==
+				REDIS_OK);
+		CU_ASSERT_FATAL(redisReaderGetReply(rd, &reply) == REDIS_OK);
+	}
+	redisReaderFree(rd);
+	return reply;
+}
+
+static void test_replies(void)
+{
+	for (size_t piece = 1; piece <= 64; piece *= 4) {
+		/* A ROLE-like reply: nested arrays, strings, integers, a nil. */
+		redisReply *r = parse("*3\r\n$5\r\nslave\r\n:42\r\n*2\r\n$-1\r\n+OK\r\n", piece);
+		CU_ASSERT_FATAL(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3);
+		CU_ASSERT(r->element[0]->type == REDIS_REPLY_STRING && r->element[0]->len == 5 &&
+			  strcmp(r->element[0]->str, "slave") == 0);
+		CU_ASSERT(r->element[1]->type == REDIS_REPLY_INTEGER &&
+			  r->element[1]->integer == 42);
+		redisReply *in = r->element[2];
+		CU_ASSERT(in->type == REDIS_REPLY_ARRAY && in->elements == 2);
+		CU_ASSERT(in->element[0]->type == REDIS_REPLY_NIL);
+		CU_ASSERT(in->element[1]->type == REDIS_REPLY_STATUS &&
+			  strcmp(in->element[1]->str, "OK") == 0);
+		meta_reply_free(r);
+	}
+	redisReply *e = parse("-ERR no such key\r\n", 5);
+	CU_ASSERT(e && e->type == REDIS_REPLY_ERROR && strcmp(e->str, "ERR no such key") == 0);
+	meta_reply_free(e);
+	/* A listing's worth: thousands of elements, far past the first block. */
+	enum { N = 5000 };
+	char *big = malloc(N * 40 + 32), *p = big;
+	p += sprintf(p, "*%d\r\n", N);
+	for (int i = 0; i < N; i++)
+		p += sprintf(p, "$%d\r\nname-%05d-%s\r\n", 11 + (i % 3), i, &"xyz"[3 - i % 3]);
+	redisReply *r = parse(big, 4096);
+	CU_ASSERT_FATAL(r && r->elements == N);
+	int bad = 0;
+	for (int i = 0; i < N; i++) {
+		char want[32];
+		snprintf(want, sizeof(want), "name-%05d-%s", i, &"xyz"[3 - i % 3]);
+		bad += strcmp(r->element[i]->str, want) != 0 || r->element[i]->len != strlen(want);
+	}
+	CU_ASSERT_EQUAL(bad, 0);
+	meta_reply_free(r);
+	free(big);
+	/* A reply cut by a protocol error is freed by the reader itself. */
+	redisReader *rd = redisReaderCreateWithFunctions(&meta_reply_functions);
+	void *reply = NULL;
+	const char *cut = "*2\r\n$1\r\na\r\n!bad\r\n";
+	CU_ASSERT(redisReaderFeed(rd, cut, strlen(cut)) == REDIS_OK);
+	CU_ASSERT(redisReaderGetReply(rd, &reply) == REDIS_ERR);
+	redisReaderFree(rd);
+	meta_reply_free(NULL);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
 	    {"out-of-order pieces merge", test_merge_out_of_order},
 	    {"overlaps and gaps", test_overlaps_and_gaps},
 	    {"RESP commands", test_resp},
+	    {"replies built in blocks", test_replies},
 	    {NULL, NULL}};
 	if (test_add_suite("rangeset", NULL, NULL, tests) < 0)
 		return 1;
