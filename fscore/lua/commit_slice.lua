@@ -7,7 +7,8 @@
 -- committed since.
 local opid = ARGV[1]
 local ino, idx, rec, fend = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local a = get_attr(ino)
+local kattr, kchunk = P .. ':i:' .. ARGV[2], P .. ':c:' .. ARGV[2] .. ':' .. ARGV[3]
+local a = unpack_attr(call('GET', kattr))
 if not a then
 	-- The file is gone: the blocks just written are garbage now.
 	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
@@ -15,10 +16,10 @@ if not a then
 	return {ESTALE}
 end
 if a.type ~= T_FILE then return {EINVAL} end
-if op_retried(opid) and call('LPOS', k_chunk(ino, idx), rec) then
-	return {0, pack_attr(a), call('LLEN', k_chunk(ino, idx))}
+if op_retried(opid) and call('LPOS', kchunk, rec) then
+	return {0, pack_attr(a), call('LLEN', kchunk)}
 end
-local n = call('RPUSH', k_chunk(ino, idx), rec)
+local n = call('RPUSH', kchunk, rec)
 -- Chunk 0 is not indexed (free_chunks_from): most files have no other.
 if idx > 0 then call('ZADD', k_chunks(ino), idx, id(idx)) end
 local s, ns = now()
@@ -30,7 +31,8 @@ end
 if tonumber(ARGV[6]) ~= 0 then a.mode = bit.band(a.mode, bit.bnot(3072)) end
 touch(a, s, ns, true)
 a.change = a.change + math.max(0, (tonumber(ARGV[7]) or 1) - 1)
-put_attr(ino, a)
+local packed = pack_attr(a)
+call('SET', kattr, packed)
 local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
-call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
-return {0, pack_attr(a), n}
+call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', ARGV[2])
+return {0, packed, n}
