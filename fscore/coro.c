@@ -96,7 +96,9 @@ static struct coro *coro_alloc(void)
 	size_t page = (size_t)sysconf(_SC_PAGESIZE);
 	size_t tail = (sizeof(struct coro) + page - 1) / page * page;
 	size_t len = page + CORO_STACK_SIZE + tail;
-	uint8_t *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Stacks are mostly untouched: no reservation for the whole length. */
+	uint8_t *map = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (map == MAP_FAILED)
 		return NULL;
 	/* A stack overflow hits the guard page instead of someone's data. */

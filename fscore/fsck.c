@@ -175,14 +175,14 @@ static int check_dir_entries(struct vfs *v, mcfs_ino_t dir, struct fsck_report *
 	char suffix[40], key[128];
 	snprintf(suffix, sizeof(suffix), "d:%llu", (unsigned long long)dir);
 	redisReply *r = NULL;
-	int rc =
-	    meta_cmdf(vfs_meta(v), &r, "HGETALL %s", volume_key(key, sizeof(key), v->vol.name, suffix));
+	int rc = meta_cmdf(vfs_meta(v), &r, "HGETALL %s",
+			   volume_key(key, sizeof(key), v->vol.name, suffix));
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i + 1 < r->elements; i += 2) {
 		rep->entries++;
 		const redisReply *e = r->element[i + 1];
-		if (e->len != 9) {
+		if (e->len != 9 && e->len != 17) {
 			rep->dangling_entries++;
 			continue;
 		}

@@ -139,9 +139,11 @@ struct vfs_dirent {
 int vfs_readdir(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, uint64_t cookie,
 		bool want_attrs, int (*cb)(const struct vfs_dirent *e, void *arg), void *arg,
 		bool *eof);
-/* The same, for a caller that has just read the directory's attributes. */
+/* The same, for a caller that has just read the directory's attributes and
+ * knows it takes at most `want` entries (0: no idea), so that no more are
+ * read from the metadata server than it can use. */
 int vfs_readdir_known(struct vfs *v, const struct mcfs_cred *c, const struct mcfs_attr *dir_attr,
-		      uint64_t cookie, bool want_attrs,
+		      uint64_t cookie, bool want_attrs, size_t want,
 		      int (*cb)(const struct vfs_dirent *e, void *arg), void *arg, bool *eof);
 
 /* ---- data */

@@ -16,6 +16,10 @@
 #define COOKIE_DOTDOT 2
 /* status, post_op_attr, cookieverf, the list end and eof */
 #define READDIR_OVERHEAD (4 + 88 + 8 + 8)
+/* An entry's XDR with a one-byte name: the least that each one takes of
+ * the reply (READDIR) and of dircount (the entry3 part of READDIRPLUS). */
+#define ENTRY_MIN      (8 + 4 + 4 + 8 + 4)
+#define ENTRY_PLUS_MIN (ENTRY_MIN + 4 + 84 + 4 + 4 + FH_SIZE)
 /* One entry of either kind at most: the fixed fields, the longest name, and
  * for READDIRPLUS the attributes and the handle. */
 #define ENTRY_MAX (4 + 8 + 4 + 256 + 8 + 4 + 84 + 4 + 4 + 64)
@@ -105,7 +109,12 @@ static int fill(struct dir_fill *f, mcfs_ino_t dir, const struct mcfs_attr *da, 
 			return f->error;
 	}
 	uint64_t from = cookie <= COOKIE_DOTDOT ? 0 : cookie;
-	int r = vfs_readdir_known(gw->vfs, &f->req->cred, da, from, f->plus, on_entry, f, eof);
+	/* At most this many can fit: no need to read more from the server. */
+	size_t want = f->budget / (f->plus ? ENTRY_PLUS_MIN : ENTRY_MIN) + 1;
+	if (f->plus && f->dir_budget / ENTRY_MIN + 1 < want)
+		want = f->dir_budget / ENTRY_MIN + 1;
+	int r =
+	    vfs_readdir_known(gw->vfs, &f->req->cred, da, from, f->plus, want, on_entry, f, eof);
 	return r < 0 ? r : f->error;
 }
 

@@ -221,7 +221,17 @@ static nfsstat4 rd_volume(struct rd_fill *f, uint64_t cookie, bool *eof)
 {
 	struct nfs4_compound *c = f->c;
 	uint64_t from = cookie ? cookie - COOKIE_SHIFT : 0;
-	int e = vfs_readdir(vfs_of(c), &c->cfh.cred, c->cfh.ino, from, true, rd_vfs_entry, f, eof);
+	struct mcfs_attr *da;
+	nfsstat4 st = nfs4_fh_attr(c, &c->cfh, &da);
+	if (st != NFS4_OK)
+		return st;
+	/* At most this many fit (an entry takes 32 bytes at least, 16 of
+	 * dircount): no need to read more from the server. */
+	size_t want = f->budget / 32 + 1;
+	if (f->dir_budget && f->dir_budget / 16 + 1 < want)
+		want = f->dir_budget / 16 + 1;
+	int e =
+	    vfs_readdir_known(vfs_of(c), &c->cfh.cred, da, from, true, want, rd_vfs_entry, f, eof);
 	if (e < 0)
 		return nfs4_errno(e);
 	return f->status;

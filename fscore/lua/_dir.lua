@@ -1,10 +1,14 @@
 -- Directory entries and hard-link parents (needs: dir).
-local function entry_pack(ino, typ) return spack('<I8B', ino, typ) end
+-- An entry is <inode u64, type u8, cookie u64>: the cookie is also the
+-- name's score in the order set, and a listing reads it here rather than as
+-- a score, which Redis formats as a float, slowly. Entries made before the
+-- cookie was kept are 9 bytes; listings ask the order set for theirs.
+local function entry_pack(ino, typ, seq) return spack('<I8BI8', ino, typ, seq) end
 local function entry_unpack(s) return sunpack('<I8B', s) end
 
 local function dir_add(dir, name, ino, typ)
 	local seq = call('HINCRBY', K_COUNTER, 'dirseq', 1)
-	call('HSET', k_dir(dir), name, entry_pack(ino, typ))
+	call('HSET', k_dir(dir), name, entry_pack(ino, typ, seq))
 	call('ZADD', k_order(dir), seq, name)
 end
 

@@ -37,7 +37,7 @@ end
 -- As POSIX has it, an existing name wins over a permission the caller lacks.
 if not may(pa, uid, gids, 3) then return existing_entry() or {EACCES} end
 -- The entry goes in first: HSETNX is the lookup and the insert at once.
-if call('HSETNX', k_dir(parent), name, entry_pack(ino, typ)) == 0 then
+if call('HSETNX', k_dir(parent), name, entry_pack(ino, typ, order)) == 0 then
 	return existing_entry()
 end
 

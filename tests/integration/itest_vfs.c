@@ -303,6 +303,59 @@ static void test_readdir_large_and_stable(void)
 			-ESTALE);
 }
 
+/* Entries made before an entry held its cookie (9 bytes, the cookie only
+ * in the order set) list with the right cookies, mixed with new ones. */
+static void test_readdir_older_entries(void)
+{
+	mcfs_ino_t d = mkdirat(MCFS_ROOT_INO, "mixed");
+	const int N = 600;
+	char name[32];
+	for (int i = 0; i < N; i++) {
+		snprintf(name, sizeof(name), "m-%04d", i);
+		struct mcfs_attr a;
+		CU_ASSERT_EQUAL_FATAL(vfs_create(V, &ROOT_CRED, d, name, 0644, 0, &a, NULL), 0);
+		if (i % 3 == 0) {
+			/* the older layout: <inode, type> without the cookie */
+			redisReply *r = redis_server_cmd(&fx.redis, "HGET {test}:d:%llu %s",
+							 (unsigned long long)d, name);
+			CU_ASSERT_FATAL(r && r->type == REDIS_REPLY_STRING && r->len == 17);
+			redisReply *w =
+			    redis_server_cmd(&fx.redis, "HSET {test}:d:%llu %s %b",
+					     (unsigned long long)d, name, r->str, (size_t)9);
+			freeReplyObject(r);
+			CU_ASSERT(w && w->type == REDIS_REPLY_INTEGER);
+			if (w)
+				freeReplyObject(w);
+		}
+	}
+	struct collect all = {0};
+	bool eof = false;
+	CU_ASSERT_EQUAL(vfs_readdir(V, &ROOT_CRED, d, 0, true, collect_cb, &all, &eof), 0);
+	CU_ASSERT(eof);
+	CU_ASSERT_EQUAL_FATAL(all.n, (size_t)N);
+	int order = 0;
+	for (size_t i = 0; i < all.n; i++) {
+		snprintf(name, sizeof(name), "m-%04zu", i);
+		order +=
+		    strcmp(all.names[i], name) != 0 || (i && all.cookies[i] <= all.cookies[i - 1]);
+		redisReply *s = redis_server_cmd(&fx.redis, "ZSCORE {test}:o:%llu %s",
+						 (unsigned long long)d, all.names[i]);
+		order += !s || s->type != REDIS_REPLY_STRING ||
+			 strtoull(s->str, NULL, 10) != all.cookies[i];
+		if (s)
+			freeReplyObject(s);
+	}
+	CU_ASSERT_EQUAL(order, 0);
+	/* and a listing resumed from any of them goes on right after it */
+	struct collect rest = {0};
+	CU_ASSERT_EQUAL(
+	    vfs_readdir(V, &ROOT_CRED, d, all.cookies[299], false, collect_cb, &rest, &eof), 0);
+	CU_ASSERT_EQUAL(rest.n, (size_t)N - 300);
+	CU_ASSERT(rest.n && strcmp(rest.names[0], "m-0300") == 0);
+	collect_free(&rest);
+	collect_free(&all);
+}
+
 /* ---- data */
 
 static void test_large_file_across_chunks(void)
@@ -684,6 +737,7 @@ static const struct test_case tests[] = {
     {"link, unlink, rmdir", test_link_unlink_rmdir},
     {"rename rules", test_rename_rules},
     {"readdir: 3000 entries, stable cookies", test_readdir_large_and_stable},
+    {"readdir: entries of the older layout", test_readdir_older_entries},
     {"large file across chunks", test_large_file_across_chunks},
     {"overwrites", test_overwrites},
     {"out-of-order writes gather into one slice", test_out_of_order_writes},
