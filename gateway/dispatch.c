@@ -161,6 +161,8 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 	} else if (v == DRC_IN_PROGRESS) {
 		rpc_request_drop(rq);
 	} else {
+		req->results = buf + RPC_SUCCESS_HEADER_LEN;
+		req->results_cap = cap - RPC_SUCCESS_HEADER_LEN;
 		p->fn(req, args, res);
 		/* every result starts with its status word */
 		log_debug("%s %s xid %08x -> status %d",

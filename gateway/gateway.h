@@ -51,7 +51,19 @@ struct nfs_req {
 	struct rpc_call_header hdr;
 	const struct export *exp; /* set once a handle has been accepted */
 	struct mcfs_cred cred;	  /* the caller, squashed per that export */
+	/* Where the results will be encoded (after the RPC reply header), so a
+	 * procedure can put bulk data there at once instead of having it copied. */
+	uint8_t *results;
+	size_t results_cap;
 };
+
+/* Room at offset off of the encoded results for len bytes, or NULL. */
+static inline void *nfs_results_area(const struct nfs_req *req, size_t off, size_t len)
+{
+	if (!req->results || off > req->results_cap || len > req->results_cap - off)
+		return NULL;
+	return req->results + off;
+}
 
 /* A procedure: decode args, run, encode results. fn fills res (zeroed). */
 struct rpc_proc {

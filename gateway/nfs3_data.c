@@ -9,6 +9,38 @@
 #include "log.h"
 #include "nfs3_proc.h"
 
+/* Where READ3resok's data lands in the encoded results: status, post_op_attr
+ * with attributes (nfs3_read always sends them), count, eof, data length. */
+#define READ3_DATA_OFFSET (4 + 4 + 84 + 4 + 4 + 4)
+
+/* READ3res whose data was read straight into the reply (nfs_results_area):
+ * encoding only steps over it, where xdr_bytes would copy up to a megabyte.
+ * Data found elsewhere (a header of another length) is moved into place. */
+bool_t xdr_READ3res_inplace(XDR *xdrs, READ3res *r)
+{
+	if (xdrs->x_op == XDR_FREE) {
+		if (r->status == NFS3_OK)
+			r->READ3res_u.resok.data.data_val = NULL; /* inside the reply */
+		return xdr_READ3res(xdrs, r);
+	}
+	if (xdrs->x_op != XDR_ENCODE || r->status != NFS3_OK)
+		return xdr_READ3res(xdrs, r);
+	READ3resok *ok = &r->READ3res_u.resok;
+	u_int len = ok->data.data_len;
+	if (!xdr_nfsstat3(xdrs, &r->status) || !xdr_post_op_attr(xdrs, &ok->file_attributes) ||
+	    !xdr_count3(xdrs, &ok->count) || !xdr_bool(xdrs, &ok->eof) || !xdr_u_int(xdrs, &len))
+		return FALSE;
+	u_int padded = (len + 3) & ~3u;
+	char *p = padded ? (char *)xdr_inline(xdrs, (int)padded) : NULL;
+	if (padded && !p)
+		return FALSE;
+	if (len && p != ok->data.data_val)
+		memmove(p, ok->data.data_val, len);
+	if (padded > len)
+		memset(p + len, 0, padded - len);
+	return TRUE;
+}
+
 void nfs3_read(struct nfs_req *req, void *args, void *res)
 {
 	READ3args *a = args;
@@ -30,13 +62,12 @@ void nfs3_read(struct nfs_req *req, void *args, void *res)
 	size_t got = 0;
 	bool eof = false;
 	if (e == 0) {
-		buf = malloc(count ? count : 1);
+		buf = nfs_results_area(req, READ3_DATA_OFFSET, count);
 		e = buf ? vfs_read_known(req->gw->vfs, &at, a->offset, count, buf, &got, &eof)
-			: -ENOMEM;
+			: -EIO;
 	}
 	r->status = nfs3_errno(e);
 	if (e < 0) {
-		free(buf);
 		nfs3_post_op(req->gw, NULL, &r->READ3res_u.resfail.file_attributes);
 		return;
 	}

@@ -28,6 +28,7 @@ void nfs3_readlink(struct nfs_req *req, void *args, void *res);
 void nfs3_read(struct nfs_req *req, void *args, void *res);
 void nfs3_write(struct nfs_req *req, void *args, void *res);
 bool_t xdr_WRITE3args_inplace(XDR *xdrs, WRITE3args *a);
+bool_t xdr_READ3res_inplace(XDR *xdrs, READ3res *r);
 void nfs3_create(struct nfs_req *req, void *args, void *res);
 void nfs3_mkdir(struct nfs_req *req, void *args, void *res);
 void nfs3_symlink(struct nfs_req *req, void *args, void *res);

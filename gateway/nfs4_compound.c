@@ -341,44 +341,78 @@ static void reply_error(struct nfs_req *req, int (*enc)(uint8_t *, size_t, uint3
 		rpc_request_drop(req->rq);
 }
 
-/* Sends header + body, where body is an encoded COMPOUND4res; records
- * the reply in the duplicate request cache when the run asked for it. */
-static void reply_body(struct run *run, const void *body, size_t len)
+/* The reply to send: room for the record mark, the RPC header, the body. */
+struct reply_room {
+	uint8_t *room;
+	uint8_t *msg;  /* room + RPC_REPLY_HEADROOM */
+	uint8_t *body; /* msg + RPC_SUCCESS_HEADER_LEN */
+};
+
+static int reply_room_alloc(struct reply_room *r, const struct nfs_req *req, size_t body_len)
 {
-	struct nfs_req *req = run->c.req;
-	uint8_t *room = malloc(RPC_REPLY_HEADROOM + len + 64);
-	uint8_t *buf = room ? room + RPC_REPLY_HEADROOM : NULL;
-	int hl = buf ? rpc_encode_success_header(buf, 64, req->hdr.xid) : -ENOMEM;
-	if (hl < 0) {
-		free(room);
-		if (run->drc)
-			drc_abandon(req->gw->drc, &run->drc_key);
-		reply_error(req, rpc_encode_system_err);
-		return;
+	r->room = malloc(RPC_REPLY_HEADROOM + RPC_SUCCESS_HEADER_LEN + body_len);
+	if (!r->room)
+		return -ENOMEM;
+	r->msg = r->room + RPC_REPLY_HEADROOM;
+	r->body = r->msg + RPC_SUCCESS_HEADER_LEN;
+	int hl = rpc_encode_success_header(r->msg, RPC_SUCCESS_HEADER_LEN, req->hdr.xid);
+	if (hl != RPC_SUCCESS_HEADER_LEN) {
+		free(r->room);
+		return -EPROTO;
 	}
-	memcpy(buf + hl, body, len);
-	if (run->drc)
-		drc_finish(req->gw->drc, &run->drc_key, buf, (size_t)hl + len);
-	rpc_request_reply_adopt(req->rq, room, (size_t)hl + len);
+	return 0;
 }
 
-/* Encodes res; *out is malloc'd. */
-static int encode_res(COMPOUND4res *res, void **out, size_t *len)
+/* Sends the reply whose body (an encoded COMPOUND4res of len bytes) is in
+ * place; records it in the duplicate request cache when the run asked for it. */
+static void send_room(struct run *run, struct reply_room *r, size_t len)
+{
+	struct nfs_req *req = run->c.req;
+	size_t total = RPC_SUCCESS_HEADER_LEN + len;
+	if (run->drc)
+		drc_finish(req->gw->drc, &run->drc_key, r->msg, total);
+	rpc_request_reply_adopt(req->rq, r->room, total);
+}
+
+static void fail_room(struct run *run)
+{
+	struct nfs_req *req = run->c.req;
+	if (run->drc)
+		drc_abandon(req->gw->drc, &run->drc_key);
+	reply_error(req, rpc_encode_system_err);
+}
+
+/* Sends a body already encoded (a replayed reply). */
+static void reply_body(struct run *run, const void *body, size_t len)
+{
+	struct reply_room r;
+	if (reply_room_alloc(&r, run->c.req, len) < 0) {
+		fail_room(run);
+		return;
+	}
+	memcpy(r.body, body, len);
+	send_room(run, &r, len);
+}
+
+/* Encodes res straight after the RPC header, so READ data is copied once. */
+static int encode_res(COMPOUND4res *res, const struct nfs_req *req, struct reply_room *r,
+		      size_t *len)
 {
 	unsigned long n = xdr_sizeof((xdrproc_t)xdr_COMPOUND4res, res);
-	void *buf = n ? malloc(n) : NULL;
-	if (!buf)
-		return -ENOMEM;
+	if (!n || n > UINT32_MAX - 64)
+		return -EMSGSIZE;
+	int e = reply_room_alloc(r, req, n);
+	if (e < 0)
+		return e;
 	XDR x;
-	xdrmem_create(&x, buf, (u_int)n, XDR_ENCODE);
+	xdrmem_create(&x, (char *)r->body, (u_int)n, XDR_ENCODE);
 	bool ok = xdr_COMPOUND4res(&x, res);
 	u_int used = xdr_getpos(&x);
 	xdr_destroy(&x);
 	if (!ok) {
-		free(buf);
+		free(r->room);
 		return -EMSGSIZE;
 	}
-	*out = buf;
 	*len = used;
 	return 0;
 }
@@ -386,26 +420,23 @@ static int encode_res(COMPOUND4res *res, void **out, size_t *len)
 static void finish(struct run *run, COMPOUND4res *res)
 {
 	struct nfs4_compound *c = &run->c;
-	void *body = NULL;
+	struct reply_room room;
 	size_t len = 0;
-	int r = encode_res(res, &body, &len);
+	int r = encode_res(res, c->req, &room, &len);
 	if (c->in_session) {
 		/* The slot is freed whatever happened; the cache keeps the reply. */
 		enum ns4_status st = ns4_sequence_done(c->srv->state, c->sessionid, c->slotid,
-						       r == 0 ? body : NULL, r == 0 ? len : 0);
+						       r == 0 ? room.body : NULL, r == 0 ? len : 0);
 		if (st != NS4_OK && c->cachethis)
 			log_debug("nfs4: reply of %zu bytes not cached (%d)", len, st);
 	}
 	if (r < 0) {
 		log_warn("nfs4: cannot encode the reply to xid %08x: %s", c->req->hdr.xid,
 			 strerror(-r));
-		if (run->drc)
-			drc_abandon(c->req->gw->drc, &run->drc_key);
-		reply_error(c->req, rpc_encode_system_err);
+		fail_room(run);
 		return;
 	}
-	reply_body(run, body, len);
-	free(body);
+	send_room(run, &room, len);
 }
 
 static bool view_allowed(const struct export *e, const struct sockaddr *peer, void *arg)

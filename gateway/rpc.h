@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include <rpc/rpc.h>
 
-#define RPC_AUTH_NONE 0
-#define RPC_AUTH_SYS 1
+#define RPC_AUTH_NONE	      0
+#define RPC_AUTH_SYS	      1
 #define RPC_AUTH_SYS_MAX_GIDS 16
 
 struct rpc_auth_sys {
@@ -27,8 +27,8 @@ struct rpc_call_header {
 	uint32_t xid;
 	uint32_t prog, vers, proc;
 	uint32_t cred_flavor;
-	struct rpc_auth_sys sys;   /* when cred_flavor == RPC_AUTH_SYS */
-	size_t args_offset;        /* where the procedure arguments start in the message */
+	struct rpc_auth_sys sys; /* when cred_flavor == RPC_AUTH_SYS */
+	size_t args_offset;	 /* where the procedure arguments start in the message */
 };
 
 enum rpc_decode_result {
@@ -54,7 +54,9 @@ enum rpc_decode_result rpc_decode_call(const uint8_t *msg, size_t len, struct rp
 
 /* Reply encoders write a whole reply message into buf (capacity cap) and
  * return its length, or -ENOSPC. */
-/* MSG_ACCEPTED/SUCCESS header (AUTH_NONE verifier); the results follow at the returned offset. */
+/* MSG_ACCEPTED/SUCCESS header (AUTH_NONE verifier); the results follow at the returned offset,
+ * which is always RPC_SUCCESS_HEADER_LEN: xid, REPLY, MSG_ACCEPTED, an empty verifier, SUCCESS. */
+#define RPC_SUCCESS_HEADER_LEN 24
 int rpc_encode_success_header(uint8_t *buf, size_t cap, uint32_t xid);
 int rpc_encode_prog_unavail(uint8_t *buf, size_t cap, uint32_t xid);
 int rpc_encode_prog_mismatch(uint8_t *buf, size_t cap, uint32_t xid, uint32_t low, uint32_t high);
@@ -62,7 +64,8 @@ int rpc_encode_proc_unavail(uint8_t *buf, size_t cap, uint32_t xid);
 int rpc_encode_garbage_args(uint8_t *buf, size_t cap, uint32_t xid);
 int rpc_encode_system_err(uint8_t *buf, size_t cap, uint32_t xid);
 int rpc_encode_rpc_mismatch(uint8_t *buf, size_t cap, uint32_t xid);
-/* why: AUTH_BADCRED (1), AUTH_REJECTEDCRED (2), AUTH_BADVERF (3), AUTH_REJECTEDVERF (4), AUTH_TOOWEAK (5) */
+/* why: AUTH_BADCRED (1), AUTH_REJECTEDCRED (2), AUTH_BADVERF (3), AUTH_REJECTEDVERF (4),
+ * AUTH_TOOWEAK (5) */
 int rpc_encode_auth_error(uint8_t *buf, size_t cap, uint32_t xid, uint32_t why);
 /* The reply that a failed rpc_decode_call calls for: its length, 0 for
  * GARBAGE (send nothing), -EINVAL for RPC_DECODE_OK, or -ENOSPC. */

@@ -19,11 +19,9 @@ static struct gateway_proc gw;
 static char *logdir;
 
 static const char *const gw_args[] = {
-	"--export", "/:rw,no_root_squash",
-	"--export", "/ro:ro,no_root_squash",
-	"--export", "/sq:rw,root_squash",
-	"--export", "/priv:rw,clients=10.9.9.9",
-	NULL};
+    "--export", "/:rw,no_root_squash", "--export", "/ro:ro,no_root_squash",
+    "--export", "/sq:rw,root_squash",  "--export", "/priv:rw,clients=10.9.9.9",
+    NULL};
 
 static int setup(void)
 {
@@ -180,7 +178,7 @@ static void test_big_file(void)
 {
 	const char *env = getenv("MCFS_NFS_BIG_MB");
 	uint64_t size = (uint64_t)(env ? atoi(env) : 1024) << 20; /* 1 GiB: 16 chunks */
-	size += 12345; /* not a multiple of anything */
+	size += 12345;						  /* not a multiple of anything */
 	struct nfs_context *nfs = mount_at("/");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(nfs);
 	long long t0 = now_ms();
@@ -189,7 +187,8 @@ static void test_big_file(void)
 	CU_ASSERT_EQUAL(check_file(nfs, "/big", 42, size, 1 << 20), 0);
 	long long t2 = now_ms();
 	fprintf(stderr, "  [%llu MiB: write %.0f MiB/s, read %.0f MiB/s]\n",
-		(unsigned long long)(size >> 20), (double)(size >> 20) * 1000 / (double)(t1 - t0 + 1),
+		(unsigned long long)(size >> 20),
+		(double)(size >> 20) * 1000 / (double)(t1 - t0 + 1),
 		(double)(size >> 20) * 1000 / (double)(t2 - t1 + 1));
 	/* a second client sees the same bytes */
 	struct nfs_context *other = mount_at("/");
@@ -296,6 +295,20 @@ static void test_export_rules(void)
 		nfs_destroy_context(none);
 }
 
+/* READ data is read straight into the reply and padded there: every
+ * length modulo four, at every alignment, and one megabyte plus a byte. */
+static void test_unaligned_reads(void)
+{
+	struct nfs_context *nfs = mount_at("/");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(nfs);
+	CU_ASSERT_EQUAL_FATAL(put_file(nfs, "/odd", 11, 103, 103), 0);
+	for (size_t chunk = 1; chunk <= 5; chunk++)
+		CU_ASSERT_EQUAL(check_file(nfs, "/odd", 11, 103, chunk), 0);
+	CU_ASSERT_EQUAL_FATAL(put_file(nfs, "/odd-big", 12, (1 << 20) * 3 + 1, 1 << 20), 0);
+	CU_ASSERT_EQUAL(check_file(nfs, "/odd-big", 12, (1 << 20) * 3 + 1, (1 << 20) - 1), 0);
+	nfs_destroy_context(nfs);
+}
+
 static void test_kill_after_commit_loses_nothing(void)
 {
 	struct nfs_context *nfs = mount_at("/");
@@ -313,13 +326,14 @@ static void test_kill_after_commit_loses_nothing(void)
 int main(void)
 {
 	static const struct test_case tests[] = {
-		{"namespace operations", test_namespace},
-		{"large file across chunks, byte for byte", test_big_file},
-		{"1000 small files", test_many_small_files},
-		{"directory of 5000 entries listed completely", test_big_directory},
-		{"export rules: ro, root_squash, clients", test_export_rules},
-		{"SIGKILL after COMMIT loses nothing", test_kill_after_commit_loses_nothing},
-		{NULL, NULL}};
+	    {"namespace operations", test_namespace},
+	    {"large file across chunks, byte for byte", test_big_file},
+	    {"1000 small files", test_many_small_files},
+	    {"directory of 5000 entries listed completely", test_big_directory},
+	    {"export rules: ro, root_squash, clients", test_export_rules},
+	    {"reads of every length and alignment", test_unaligned_reads},
+	    {"SIGKILL after COMMIT loses nothing", test_kill_after_commit_loses_nothing},
+	    {NULL, NULL}};
 	if (test_add_suite("NFSv3 through libnfs", setup, teardown, tests) < 0)
 		return 1;
 	return test_run_all();

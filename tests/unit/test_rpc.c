@@ -645,7 +645,7 @@ static void test_reply_results(void)
 	xdr_free((xdrproc_t)xdr_rpc5531_authsys_parms, &back);
 
 	/* The results start right after the success header. */
-	CU_ASSERT_EQUAL(rpc_encode_success_header(buf, sizeof(buf), XID), 24);
+	CU_ASSERT_EQUAL(rpc_encode_success_header(buf, sizeof(buf), XID), RPC_SUCCESS_HEADER_LEN);
 	CU_ASSERT_EQUAL(buf[27], 1); /* stamp */
 
 	for (int cap = 0; cap < n; cap++)
