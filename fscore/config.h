@@ -33,6 +33,10 @@ struct mcfs_config {
 	uint64_t cache_size;	   /* size = (disk bound) */
 	uint64_t cache_mem;	   /* memory = */
 	unsigned readahead_blocks; /* readahead = number of blocks */
+	unsigned
+	    attr_cache_entries; /* attributes = 131072: inodes whose attributes a gateway keeps */
+	uint64_t
+	    attr_cache_age_s; /* attribute_age = 60s: the longest one serves, reported or not */
 	/* [data] */
 	uint64_t deletion_delay_s; /* deletion_delay = 1h */
 	unsigned upload_threads;   /* upload_threads = 16 */

@@ -14,6 +14,7 @@
 #include "coro.h"
 #include "evloop.h"
 #include "log.h"
+#include "meta_listen.h"
 #include "meta_pipe.h"
 #include "meta_reply.h"
 #include "resp.h"
@@ -45,6 +46,17 @@ struct meta {
 	size_t nscripts;
 	/* Coroutines pipeline their commands on their loop's connection. */
 	struct meta_pipe *pipes[EVLOOP_MAX];
+	/* Client-side caching (meta_tracking_enable): the listener's client id
+	 * each loop's pipe redirects its tracking to (0: none yet, or lost). */
+	meta_invalidate_fn track_fn;
+	void *track_arg;
+	struct meta_listen *listener;
+	bool tracking_unsupported; /* atomic: the server refused CLIENT TRACKING */
+	uint64_t pipe_track_id[EVLOOP_MAX];
+	struct pipe_hook {
+		struct meta *m;
+		unsigned id;
+	} pipe_hooks[EVLOOP_MAX];
 	struct meta_conn conns[];
 };
 
@@ -204,6 +216,8 @@ void meta_close(struct meta *m)
 {
 	if (!m)
 		return;
+	meta_listen_stop(m->listener);
+	m->track_fn = NULL;
 	for (unsigned i = 0; i < EVLOOP_MAX; i++)
 		meta_pipe_free(m->pipes[i]);
 	for (unsigned i = 0; i < m->nconns; i++) {
@@ -310,30 +324,128 @@ static int pipe_connect(void *arg, int *fd)
 	return r;
 }
 
-/* One attempt on the pipeline of the calling coroutine's loop. */
-static int attempt_pipe(struct meta *m, const char *cmd, size_t len, bool track, redisReply **reply,
-			int *retry)
+/* A pipe's connection is gone, and with it what Redis tracked for it: no
+ * change of what it read would be reported any more. */
+static void pipe_lost(void *arg)
 {
-	*retry = 0;
-	struct evloop *l = evloop_current();
+	struct pipe_hook *h = arg;
+	struct meta *m = h->m;
+	if (m->pipe_track_id[h->id] == 0)
+		return;
+	m->pipe_track_id[h->id] = 0;
+	if (m->track_fn)
+		m->track_fn(m->track_arg, NULL, 0);
+}
+
+static struct meta_pipe *loop_pipe(struct meta *m, struct evloop *l)
+{
 	unsigned id = evloop_id(l);
 	if (!m->pipes[id]) {
 		m->pipes[id] = meta_pipe_new(l, pipe_connect, m, m->timeout_ms);
 		if (!m->pipes[id])
-			return -ENOMEM;
+			return NULL;
+		m->pipe_hooks[id] = (struct pipe_hook){.m = m, .id = id};
+		meta_pipe_on_fail(m->pipes[id], pipe_lost, &m->pipe_hooks[id]);
 	}
-	const char *bufs[2] = {cmd, ROLE_CMD};
-	size_t lens[2] = {len, sizeof(ROLE_CMD) - 1};
-	int n = track ? 2 : 1;
-	redisReply *reps[2] = {NULL, NULL};
-	int r = meta_pipe_call(m->pipes[id], bufs, lens, n, n, reps);
+	return m->pipes[id];
+}
+
+static const char CACHING_CMD[] = "*3\r\n$6\r\nCLIENT\r\n$7\r\nCACHING\r\n$3\r\nYES\r\n";
+
+static bool is_ok(const redisReply *rep)
+{
+	return rep && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "OK") == 0;
+}
+
+/* Checks the answer to CLIENT TRACKING sent ahead of a command. */
+static bool tracking_accepted(struct meta *m, unsigned id, redisReply *rep)
+{
+	bool ok = is_ok(rep);
+	if (!ok) {
+		const char *why = rep && rep->type == REDIS_REPLY_ERROR ? rep->str : "no answer";
+		/* A server without it (before Redis 6) says so for good; anything
+		 * else (a listener that reconnected meanwhile) passes. */
+		if (strcasestr(why, "unknown") &&
+		    !__atomic_exchange_n(&m->tracking_unsupported, true, __ATOMIC_ACQ_REL))
+			log_warn("redis %s has no client-side caching (%s): attributes are not "
+				 "cached",
+				 m->describe, why);
+		m->pipe_track_id[id] = 0;
+		/* Commands sent behind it were taken as tracked. */
+		m->track_fn(m->track_arg, NULL, 0);
+	}
+	meta_reply_free(rep);
+	return ok;
+}
+
+/* One attempt on the pipeline of the calling coroutine's loop. With
+ * tracked, Redis is asked to report the next change of the keys this command
+ * reads (tracking is on in OPTIN mode, once per connection and listener,
+ * and CLIENT CACHING YES picks the command: the others cost Redis nothing),
+ * and *tracked says whether it will. */
+static int attempt_pipe(struct meta *m, const char *cmd, size_t len, bool role, bool *tracked,
+			redisReply **reply, int *retry)
+{
+	*retry = 0;
+	struct evloop *l = evloop_current();
+	unsigned id = evloop_id(l);
+	struct meta_pipe *p = loop_pipe(m, l);
+	if (!p)
+		return -ENOMEM;
+	uint64_t lid = 0;
+	if (tracked && m->track_fn && !__atomic_load_n(&m->tracking_unsupported, __ATOMIC_ACQUIRE))
+		lid = meta_listen_id(m->listener);
+	char track_cmd[112];
+	const char *bufs[4];
+	size_t lens[4];
+	int n = 0;
+	bool sends_track = false;
+	if (lid && m->pipe_track_id[id] != lid) {
+		char idbuf[24];
+		int il = snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)lid);
+		int tl = snprintf(track_cmd, sizeof(track_cmd),
+				  "*7\r\n$6\r\nCLIENT\r\n$8\r\nTRACKING\r\n$2\r\nON\r\n"
+				  "$8\r\nREDIRECT\r\n$%d\r\n%s\r\n$6\r\nNOLOOP\r\n"
+				  "$5\r\nOPTIN\r\n",
+				  il, idbuf);
+		bufs[n] = track_cmd;
+		lens[n++] = (size_t)tl;
+		m->pipe_track_id[id] = lid;
+		sends_track = true;
+	}
+	bool caching = lid && m->pipe_track_id[id] == lid;
+	if (caching) {
+		bufs[n] = CACHING_CMD;
+		lens[n++] = sizeof(CACHING_CMD) - 1;
+	}
+	if (tracked)
+		*tracked = caching;
+	bufs[n] = cmd;
+	lens[n++] = len;
+	if (role) {
+		bufs[n] = ROLE_CMD;
+		lens[n++] = sizeof(ROLE_CMD) - 1;
+	}
+	redisReply *reps[4] = {NULL, NULL, NULL, NULL};
+	int r = meta_pipe_call(p, bufs, lens, n, n, reps);
 	if (r < 0) {
 		*retry = r != -EACCES && r != -EINVAL;
+		if (tracked)
+			*tracked = false;
 		return r;
 	}
-	if (track)
-		raise_offset(m, reps[1]);
-	return check_reply(reps[0], reply, retry);
+	int k = 0;
+	if (sends_track && !tracking_accepted(m, id, reps[k++]))
+		*tracked = false;
+	if (caching) {
+		if (!is_ok(reps[k]))
+			*tracked = false;
+		meta_reply_free(reps[k++]);
+	}
+	redisReply *rep = reps[k++];
+	if (role)
+		raise_offset(m, reps[k]);
+	return check_reply(rep, reply, retry);
 }
 
 /* One attempt of a pre-formatted command on one connection. Returns 0 with a
@@ -372,14 +484,16 @@ static int attempt(struct meta *m, struct meta_conn *c, const char *cmd, size_t 
 }
 
 /* One attempt: on a coroutine through its loop's pipeline, else on a
- * connection of the pool. */
-static int attempt_any(struct meta *m, const char *cmd, size_t len, bool track, redisReply **reply,
-		       int *retry)
+ * connection of the pool (never tracked). */
+static int attempt_any(struct meta *m, const char *cmd, size_t len, bool role, bool *tracked,
+		       redisReply **reply, int *retry)
 {
 	if (coro_self() && evloop_current())
-		return attempt_pipe(m, cmd, len, track, reply, retry);
+		return attempt_pipe(m, cmd, len, role, tracked, reply, retry);
+	if (tracked)
+		*tracked = false;
 	struct meta_conn *c = conn_acquire(m);
-	int r = attempt(m, c, cmd, len, track, reply, retry);
+	int r = attempt(m, c, cmd, len, role, reply, retry);
 	pthread_mutex_unlock(&c->lock);
 	return r;
 }
@@ -388,7 +502,7 @@ int meta_role(struct meta *m, struct meta_role *out)
 {
 	redisReply *rep = NULL;
 	int retry;
-	int r = attempt_any(m, ROLE_CMD, sizeof(ROLE_CMD) - 1, false, &rep, &retry);
+	int r = attempt_any(m, ROLE_CMD, sizeof(ROLE_CMD) - 1, false, NULL, &rep, &retry);
 	if (r < 0)
 		return r;
 	out->offset = role_offset(rep, &out->replica, &out->link_up);
@@ -401,7 +515,7 @@ int meta_role(struct meta *m, struct meta_role *out)
 /* Runs a formatted command with bounded retries; tries after the first send
  * again instead when it is given. */
 static int run_retried(struct meta *m, const char *cmd, size_t len, const char *again,
-		       size_t again_len, redisReply **reply)
+		       size_t again_len, bool *tracked, redisReply **reply)
 {
 	int r, retry;
 	for (unsigned n = 1;; n++) {
@@ -409,7 +523,11 @@ static int run_retried(struct meta *m, const char *cmd, size_t len, const char *
 			cmd = again;
 			len = again_len;
 		}
-		r = attempt_any(m, cmd, len, m->track_offset, reply, &retry);
+		r = attempt_any(m, cmd, len, m->track_offset, tracked, reply, &retry);
+		/* A retried change may answer what its first try left, since changed:
+		 * not something to cache. */
+		if (r == 0 && tracked && again && n >= 2)
+			*tracked = false;
 		if (r == 0 || !retry)
 			return r;
 		if (!retry_wait(&m->retry, n))
@@ -420,25 +538,32 @@ static int run_retried(struct meta *m, const char *cmd, size_t len, const char *
 	return r == -EAGAIN ? -ETIMEDOUT : r;
 }
 
-static int run_formatted(struct meta *m, const char *cmd, size_t len, redisReply **reply)
+static int run_formatted(struct meta *m, const char *cmd, size_t len, bool *tracked,
+			 redisReply **reply)
 {
-	return run_retried(m, cmd, len, NULL, 0, reply);
+	return run_retried(m, cmd, len, NULL, 0, tracked, reply);
 }
 
 int meta_cmd_formatted(struct meta *m, redisReply **reply, const char *cmd, size_t len)
 {
-	return run_formatted(m, cmd, len, reply);
+	return run_formatted(m, cmd, len, NULL, reply);
 }
 
-int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens)
+int meta_cmd_track(struct meta *m, redisReply **reply, int argc, const char **argv,
+		   const size_t *lens, bool *tracked)
 {
 	char *cmd;
 	long len = resp_format(&cmd, argc, argv, lens);
 	if (len < 0)
 		return -ENOMEM;
-	int r = run_formatted(m, cmd, (size_t)len, reply);
+	int r = run_formatted(m, cmd, (size_t)len, tracked, reply);
 	free(cmd);
 	return r;
+}
+
+int meta_cmd(struct meta *m, redisReply **reply, int argc, const char **argv, const size_t *lens)
+{
+	return meta_cmd_track(m, reply, argc, argv, lens, NULL);
 }
 
 int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...)
@@ -450,7 +575,7 @@ int meta_cmdf(struct meta *m, redisReply **reply, const char *fmt, ...)
 	va_end(ap);
 	if (len < 0)
 		return -ENOMEM;
-	int r = run_formatted(m, cmd, (size_t)len, reply);
+	int r = run_formatted(m, cmd, (size_t)len, NULL, reply);
 	redisFreeCommand(cmd);
 	return r;
 }
@@ -463,34 +588,43 @@ static int script_index(const struct meta *m, const char *name)
 	return -1;
 }
 
+/* The keys of a script call: KEYS[1..n]. */
+struct eval_keys {
+	int n;
+	const char *const *v;
+};
+
 /* EVALSHA of script si as a formatted command; with retried, ARGV[1] (an
  * operation id) gets a '+' that tells the script a try may have run before. */
-static long format_eval(struct meta *m, int si, const char *key, int argc, const char **argv,
+static long format_eval(struct meta *m, int si, struct eval_keys k, int argc, const char **argv,
 			const size_t *lens, bool retried, char **out)
 {
-	int total = argc + 4;
+	int head = 3 + k.n;
+	int total = argc + head;
 	const char **av = malloc((size_t)total * sizeof(*av));
 	size_t *al = malloc((size_t)total * sizeof(*al));
-	char *first = NULL;
+	char *first = NULL, nkeys[12];
 	long len = -1;
 	if (av && al) {
 		av[0] = "EVALSHA";
 		av[1] = m->shas[si];
-		av[2] = "1";
-		av[3] = key;
 		al[0] = 7;
 		al[1] = 40;
-		al[2] = 1;
-		al[3] = strlen(key);
-		for (int i = 0; i < argc; i++) {
-			av[4 + i] = argv[i];
-			al[4 + i] = lens ? lens[i] : strlen(argv[i]);
+		al[2] = (size_t)snprintf(nkeys, sizeof(nkeys), "%d", k.n);
+		av[2] = nkeys;
+		for (int i = 0; i < k.n; i++) {
+			av[3 + i] = k.v[i];
+			al[3 + i] = strlen(k.v[i]);
 		}
-		if (retried && argc > 0 && (first = malloc(al[4] + 2))) {
-			memcpy(first, argv[0], al[4]);
-			first[al[4]] = '+';
-			av[4] = first;
-			al[4]++;
+		for (int i = 0; i < argc; i++) {
+			av[head + i] = argv[i];
+			al[head + i] = lens ? lens[i] : strlen(argv[i]);
+		}
+		if (retried && argc > 0 && (first = malloc(al[head] + 2))) {
+			memcpy(first, argv[0], al[head]);
+			first[al[head]] = '+';
+			av[head] = first;
+			al[head]++;
 		}
 		if (!retried || first)
 			len = resp_format(out, total, av, al);
@@ -501,22 +635,22 @@ static long format_eval(struct meta *m, int si, const char *key, int argc, const
 	return len;
 }
 
-static int eval_script(struct meta *m, const char *name, const char *key, int argc,
-		       const char **argv, const size_t *lens, bool op, redisReply **reply)
+static int eval_script(struct meta *m, const char *name, struct eval_keys k, int argc,
+		       const char **argv, const size_t *lens, bool op, bool *tracked,
+		       redisReply **reply)
 {
 	int si = script_index(m, name);
-	if (si < 0)
+	if (si < 0 || k.n < 1)
 		return -EINVAL;
 	char *cmd = NULL, *again = NULL;
-	long len = format_eval(m, si, key, argc, argv, lens, false, &cmd);
-	long again_len =
-	    op && len >= 0 ? format_eval(m, si, key, argc, argv, lens, true, &again) : 0;
+	long len = format_eval(m, si, k, argc, argv, lens, false, &cmd);
+	long again_len = op && len >= 0 ? format_eval(m, si, k, argc, argv, lens, true, &again) : 0;
 	if (len < 0 || again_len < 0) {
 		free(cmd);
 		free(again);
 		return -ENOMEM;
 	}
-	int r = run_retried(m, cmd, (size_t)len, again, (size_t)again_len, reply);
+	int r = run_retried(m, cmd, (size_t)len, again, (size_t)again_len, tracked, reply);
 	if (r == -ENOEXEC) {
 		/* The server lost its script cache (restart, failover): load and retry. */
 		redisReply *loaded = NULL;
@@ -524,8 +658,10 @@ static int eval_script(struct meta *m, const char *name, const char *key, int ar
 		if (loaded)
 			meta_reply_free(loaded);
 		if (r == 0)
-			r = again ? run_formatted(m, again, (size_t)again_len, reply)
-				  : run_formatted(m, cmd, (size_t)len, reply);
+			r = again ? run_formatted(m, again, (size_t)again_len, NULL, reply)
+				  : run_formatted(m, cmd, (size_t)len, tracked, reply);
+		if (again && tracked)
+			*tracked = false;
 	}
 	free(cmd);
 	free(again);
@@ -535,13 +671,80 @@ static int eval_script(struct meta *m, const char *name, const char *key, int ar
 int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
 	      const size_t *lens, redisReply **reply)
 {
-	return eval_script(m, name, key, argc, argv, lens, false, reply);
+	struct eval_keys k = {1, &key};
+	return eval_script(m, name, k, argc, argv, lens, false, NULL, reply);
+}
+
+int meta_eval_track(struct meta *m, const char *name, int nkeys, const char *const *keys, int argc,
+		    const char **argv, const size_t *lens, bool *tracked, redisReply **reply)
+{
+	struct eval_keys k = {nkeys, keys};
+	return eval_script(m, name, k, argc, argv, lens, false, tracked, reply);
 }
 
 int meta_eval_op(struct meta *m, const char *name, const char *key, int argc, const char **argv,
 		 const size_t *lens, redisReply **reply)
 {
-	return eval_script(m, name, key, argc, argv, lens, true, reply);
+	struct eval_keys k = {1, &key};
+	return eval_script(m, name, k, argc, argv, lens, true, NULL, reply);
+}
+
+int meta_eval_op_track(struct meta *m, const char *name, int nkeys, const char *const *keys,
+		       int argc, const char **argv, const size_t *lens, bool *tracked,
+		       redisReply **reply)
+{
+	struct eval_keys k = {nkeys, keys};
+	return eval_script(m, name, k, argc, argv, lens, true, tracked, reply);
+}
+
+/* The listener's connection: a pool connection's handshake, then its id and
+ * the subscription the reports arrive on. */
+static int listen_connect(void *arg, int *fd, uint64_t *client_id)
+{
+	struct meta *m = arg;
+	struct meta_conn c = {.ctx = NULL};
+	int r = conn_open(m, &c);
+	if (r < 0)
+		return r;
+	redisReply *rep = redisCommand(c.ctx, "CLIENT ID");
+	if (rep && rep->type == REDIS_REPLY_INTEGER && rep->integer > 0)
+		*client_id = (uint64_t)rep->integer;
+	else
+		r = -EPROTO;
+	if (rep)
+		meta_reply_free(rep);
+	rep = r == 0 ? redisCommand(c.ctx, "SUBSCRIBE __redis__:invalidate") : NULL;
+	if (r == 0 && (!rep || rep->type != REDIS_REPLY_ARRAY))
+		r = rep ? -EPROTO : errno_of_ctx(c.ctx);
+	if (rep)
+		meta_reply_free(rep);
+	if (r < 0) {
+		conn_drop(&c);
+		return r;
+	}
+	/* Nothing can follow the confirmation yet: no one redirects here before *client_id is out.
+	 */
+	*fd = redisFreeKeepFd(c.ctx);
+	return 0;
+}
+
+bool meta_tracking_settled(struct meta *m)
+{
+	return meta_listen_settled(m->listener);
+}
+
+int meta_tracking_enable(struct meta *m, meta_invalidate_fn fn, void *arg)
+{
+	if (m->listener)
+		return 0;
+	m->track_fn = fn;
+	m->track_arg = arg;
+	m->listener = meta_listen_start(listen_connect, m, fn, arg, m->timeout_ms);
+	if (!m->listener) {
+		m->track_fn = NULL;
+		return -EAGAIN;
+	}
+	return 0;
 }
 
 /* Operation ids: 64 random bits drawn once per process, then a counter.

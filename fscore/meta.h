@@ -73,6 +73,30 @@ struct meta_role {
 };
 int meta_role(struct meta *m, struct meta_role *out);
 
+/* Client-side caching (Redis CLIENT TRACKING, RESP2 with a redirect): once
+ * enabled, a listener connection receives Redis's reports of changed keys
+ * and hands each to fn (a NULL key: anything may have changed, e.g. a
+ * connection that carried tracking broke). The *_track calls below then ask
+ * Redis to report the next change of what the command reads, and set
+ * *tracked when it will: only on a coroutine's pipeline, with the listener
+ * up. What a command reads is its keys; for a script, Redis 7 tracks the
+ * keys it declares (KEYS) and reads, not the ones it builds. Changes made by
+ * the same connection are not reported to it (NOLOOP): the caller forgets
+ * what its own changes touched. Call before the loops start using m. */
+typedef void (*meta_invalidate_fn)(void *arg, const char *key, size_t len);
+int meta_tracking_enable(struct meta *m, meta_invalidate_fn fn, void *arg);
+/* Every report that reached this process has been handed to fn
+ * (meta_listen_settled): what is cached may be served. */
+bool meta_tracking_settled(struct meta *m);
+int meta_cmd_track(struct meta *m, redisReply **reply, int argc, const char **argv,
+		   const size_t *lens, bool *tracked);
+/* Scripts with nkeys KEYS (KEYS[1] is the volume's settings key as ever). */
+int meta_eval_track(struct meta *m, const char *name, int nkeys, const char *const *keys, int argc,
+		    const char **argv, const size_t *lens, bool *tracked, redisReply **reply);
+int meta_eval_op_track(struct meta *m, const char *name, int nkeys, const char *const *keys,
+		       int argc, const char **argv, const size_t *lens, bool *tracked,
+		       redisReply **reply);
+
 /* A fresh id for a mutating script (so a retried call is applied once). */
 void meta_new_opid(char out[33]);
 

@@ -45,6 +45,8 @@ struct meta_pipe {
 	char *out;
 	size_t out_len, out_cap, out_off;
 	struct pipe_req *head, *tail;
+	void (*fail_fn)(void *arg);
+	void *fail_arg;
 };
 
 static void pipe_close_fd(struct meta_pipe *p)
@@ -60,6 +62,8 @@ static void pipe_close_fd(struct meta_pipe *p)
 /* The connection is lost: every request waiting on it gets err. */
 static void pipe_fail(struct meta_pipe *p, int err)
 {
+	if (p->fail_fn && p->state != PIPE_CLOSED)
+		p->fail_fn(p->fail_arg);
 	pipe_close_fd(p);
 	p->state = PIPE_CLOSED;
 	p->gen++;
@@ -106,6 +110,12 @@ struct meta_pipe *meta_pipe_new(struct evloop *l, meta_pipe_connect_fn connect, 
 	p->watch.fd = -1;
 	evloop_on_destroy(l, &p->cleanup, loop_gone);
 	return p;
+}
+
+void meta_pipe_on_fail(struct meta_pipe *p, void (*fn)(void *arg), void *arg)
+{
+	p->fail_fn = fn;
+	p->fail_arg = arg;
 }
 
 void meta_pipe_free(struct meta_pipe *p)

@@ -25,6 +25,9 @@ typedef int (*meta_pipe_connect_fn)(void *arg, int *fd);
 
 struct meta_pipe *meta_pipe_new(struct evloop *l, meta_pipe_connect_fn connect, void *arg,
 				unsigned timeout_ms);
+/* fn(arg) runs on the loop's thread whenever the connection is lost (what
+ * the server kept for it, such as key tracking, is gone with it). */
+void meta_pipe_on_fail(struct meta_pipe *p, void (*fn)(void *arg), void *arg);
 /* Closes it; its loop must not be running (or be gone). */
 void meta_pipe_free(struct meta_pipe *p);
 

@@ -53,6 +53,8 @@ struct meta_route {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stop;
+	meta_invalidate_fn track_fn; /* client-side caching, on every server read from */
+	void *track_arg;
 };
 
 static long long mono_ms(void)
@@ -218,7 +220,12 @@ static void switch_primary(struct meta_route *r, struct meta *from)
 		return;
 	}
 	meta_track_offset(next);
+	if (r->track_fn)
+		meta_tracking_enable(next, r->track_fn, r->track_arg);
 	old->m = __atomic_exchange_n(&r->primary, next, __ATOMIC_ACQ_REL);
+	/* What was read from the old source is no longer watched. */
+	if (r->track_fn)
+		r->track_fn(r->track_arg, NULL, 0);
 	old->next = r->retired;
 	r->retired = old;
 	r->nsamples = 0;
@@ -309,6 +316,12 @@ int meta_route_open(const struct meta_route_options *o, struct meta_route **out,
 		meta_track_offset(r->primary);
 		rc = open_replica(r, o->replica_url, err, errlen);
 	}
+	r->track_fn = o->track_fn;
+	r->track_arg = o->track_arg;
+	if (rc == 0 && r->track_fn)
+		rc = meta_tracking_enable(r->primary, r->track_fn, r->track_arg);
+	if (rc == 0 && r->track_fn && r->replica)
+		rc = meta_tracking_enable(r->replica, r->track_fn, r->track_arg);
 	if (rc == 0 && r->volume[0])
 		r->promotions = read_promotions(r->primary, r->volume);
 	if (rc == 0 && (r->replica || r->volume[0])) {
@@ -323,6 +336,12 @@ int meta_route_open(const struct meta_route_options *o, struct meta_route **out,
 	}
 	*out = r;
 	return 0;
+}
+
+bool meta_route_reports_settled(struct meta_route *r)
+{
+	return meta_tracking_settled(meta_route_primary(r)) &&
+	       (!r->replica || meta_tracking_settled(r->replica));
 }
 
 void meta_route_close(struct meta_route *r)

@@ -34,6 +34,11 @@ struct meta_route_options {
 	const char *volume;	 /* to follow promotions; NULL: never */
 	uint64_t max_lag_ms;	 /* 0: no bound */
 	unsigned timeout_ms;	 /* per command on the primary; 0: 5000 */
+	/* Client-side caching (meta_tracking_enable) on every server reads go
+	 * to, and on the source a promotion moves to; track_fn also hears
+	 * "everything" (NULL) when the source moves. NULL: none. */
+	meta_invalidate_fn track_fn;
+	void *track_arg;
 };
 
 int meta_route_open(const struct meta_route_options *o, struct meta_route **out, char *err,
@@ -49,6 +54,10 @@ struct meta *meta_route_reader(struct meta_route *r);
 /* A read on the replica failed for want of the server: reads go to the
  * primary until the monitor sees the replica answer again. */
 void meta_route_replica_failed(struct meta_route *r);
+
+/* With client-side caching: every change report that reached this process,
+ * from every server read from, has been handed on (meta_tracking_settled). */
+bool meta_route_reports_settled(struct meta_route *r);
 
 /* True for errors that say the server could not be reached (not the
  * command's own failure). */

@@ -104,6 +104,14 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 	else
 		config_defaults(&v->cfg);
 	int r = load_volume(v, opt, err, errlen);
+	if (r == 0 && opt->cache_attributes && v->cfg.attr_cache_entries) {
+		v->attrs = attr_cache_new(v->cfg.attr_cache_entries,
+					  (unsigned)(v->cfg.attr_cache_age_s * 1000));
+		if (!v->attrs) {
+			snprintf(err, errlen, "out of memory");
+			r = -ENOMEM;
+		}
+	}
 	if (r == 0)
 		r = vfs_route_open(v, opt->meta_url, opt->meta_password, err, errlen);
 	if (r < 0)
@@ -189,6 +197,7 @@ int vfs_close(struct vfs *v)
 	block_cache_close(v->cache);
 	chunk_cache_destroy(v->chunks);
 	vfs_route_close(v);
+	attr_cache_free(v->attrs); /* after the route: its listeners report into it */
 	pthread_cond_destroy(&v->bg_cond);
 	pthread_mutex_destroy(&v->bg_lock);
 	co_mutex_destroy(&v->slice_ids.lock);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "attr.h"
+#include "attr_cache.h"
 #include "config.h"
 
 #define MCFS_NAME_MAX	    255
@@ -41,9 +42,14 @@ struct vfs_options {
 	const char *region;	       /* NULL: the volume's source region */
 	const struct mcfs_config *cfg; /* S3 keys, cache, data settings; NULL for defaults */
 	bool background;	       /* run compaction and deferred deletion threads */
+	/* Keep attributes Redis reports changes of ([cache] attributes): for a
+	 * gateway, whose requests run on coroutines (only they are tracked). */
+	bool cache_attributes;
 };
 
 int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t errlen);
+/* The attribute cache's counters (all 0 when it is off). */
+void vfs_attr_cache_stats(struct vfs *v, struct attr_cache_stats *out);
 /* Flushes every buffered write, stops background work, releases everything. */
 int vfs_close(struct vfs *v);
 

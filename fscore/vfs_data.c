@@ -378,6 +378,8 @@ static int track_open(struct vfs *v, mcfs_ino_t ino, bool opening)
 	args_str(&a, opening ? "1" : "0");
 	redisReply *rep = NULL;
 	int r = meta_eval(vfs_meta(v), "open_track", v->setting_key, a.n, a.v, a.len, &rep);
+	if (!opening)
+		vfs_attrs_forget(v, ino); /* the last close of an unlinked file frees it */
 	if (r == 0) {
 		r = reply_status(rep);
 		meta_reply_free(rep);

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "attr_cache.h"
 #include "cache.h"
 #include "cosync.h"
 #include "chunk_cache.h"
@@ -53,6 +54,7 @@ struct vfs {
 	uint64_t reads_cached, reads_local, reads_remote; /* atomic: blocks read, by where from */
 	struct block_cache *cache;
 	struct chunk_cache *chunks; /* slice lists of recent reads; NULL: off */
+	struct attr_cache *attrs;   /* attributes Redis tracks for us; NULL: off */
 	struct workpool *io_pool;   /* block uploads and readahead */
 	struct volume_settings vol;
 	struct region_info region;
@@ -70,7 +72,7 @@ struct vfs {
 	struct id_range slice_ids, inode_ids, order_ids;
 
 	uint64_t buffered_bytes; /* atomic: write buffers in memory */
-	unsigned writers;	 /* atomic: files with buffered writes (a listing skips merging at 0) */
+	unsigned writers; /* atomic: files with buffered writes (a listing skips merging at 0) */
 
 	pthread_t bg_thread;
 	bool bg_started, bg_stop;
@@ -95,12 +97,34 @@ int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *c
 /* A read-only script, routed like vfs_read_cmdf. */
 int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
 		  const size_t *lens, redisReply **reply);
+/* The same two, with *tracked as meta_cmd_track has it (tracked may be
+ * NULL); a script's watch key (or NULL) is declared as KEYS[2], the one key
+ * of its answer Redis then tracks (meta.h). */
+int vfs_read_cmd_argv_track(struct vfs *v, redisReply **reply, int argc, const char *const *argv,
+			    const size_t *lens, bool *tracked);
+int vfs_read_eval_track(struct vfs *v, const char *script, const char *watch, int argc,
+			const char **argv, const size_t *lens, bool *tracked, redisReply **reply);
 /* Opens the metadata route and the buckets for region v->region. */
 int vfs_route_open(struct vfs *v, const char *meta_url, const char *password, char *err,
 		   size_t errlen);
 void vfs_route_close(struct vfs *v);
 /* Re-reads the replicator's low watermark for this region. */
 void vfs_refresh_low_watermark(struct vfs *v);
+
+/* vfs_attrs.c: the attribute cache (attr_cache.h), all no-ops when it is off */
+/* Redis reports a changed key (meta_invalidate_fn; arg is the vfs). */
+void vfs_attrs_changed(void *arg, const char *key, size_t len);
+/* Before a command whose answer may be kept. */
+uint64_t vfs_attrs_ticket(struct vfs *v);
+/* The tracked flag to hand to a *_track call: NULL when nothing is cached. */
+bool *vfs_attrs_want(struct vfs *v, bool *tracked);
+/* Attributes read (tracked: as the call said). */
+void vfs_attrs_read(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked);
+/* Attributes this process's change left (tracked: the script read them back). */
+void vfs_attrs_changed_to(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked);
+/* ino was changed here (or may have been). */
+void vfs_attrs_forget(struct vfs *v, mcfs_ino_t ino);
+bool vfs_attrs_get(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);
 
 /* vfs.c */
 /* "{VOL}:<kind><ino>" into out (at least 128 bytes), e.g. kind "i:": its length.

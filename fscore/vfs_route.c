@@ -65,40 +65,58 @@ struct argv_cmd {
 	const char *const *argv;
 	const size_t *lens;
 	redisReply **reply;
+	bool *tracked;
 };
 
 static int run_argv(struct meta *m, void *arg)
 {
 	struct argv_cmd *c = arg;
-	return meta_cmd(m, c->reply, c->argc, (const char **)c->argv, c->lens);
+	return meta_cmd_track(m, c->reply, c->argc, (const char **)c->argv, c->lens, c->tracked);
+}
+
+int vfs_read_cmd_argv_track(struct vfs *v, redisReply **reply, int argc, const char *const *argv,
+			    const size_t *lens, bool *tracked)
+{
+	struct argv_cmd c = {argc, argv, lens, reply, tracked};
+	return routed(v, run_argv, &c);
 }
 
 int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *const *argv,
 		      const size_t *lens)
 {
-	struct argv_cmd c = {argc, argv, lens, reply};
-	return routed(v, run_argv, &c);
+	return vfs_read_cmd_argv_track(v, reply, argc, argv, lens, NULL);
 }
 
 struct script_call {
-	const char *script, *key;
+	const char *script;
+	int nkeys;
+	const char *const *keys;
 	int argc;
 	const char **argv;
 	const size_t *lens;
 	redisReply **reply;
+	bool *tracked;
 };
 
 static int run_script(struct meta *m, void *arg)
 {
 	struct script_call *s = arg;
-	return meta_eval(m, s->script, s->key, s->argc, s->argv, s->lens, s->reply);
+	return meta_eval_track(m, s->script, s->nkeys, s->keys, s->argc, s->argv, s->lens,
+			       s->tracked, s->reply);
+}
+
+int vfs_read_eval_track(struct vfs *v, const char *script, const char *watch, int argc,
+			const char **argv, const size_t *lens, bool *tracked, redisReply **reply)
+{
+	const char *keys[2] = {v->setting_key, watch};
+	struct script_call s = {script, watch ? 2 : 1, keys, argc, argv, lens, reply, tracked};
+	return routed(v, run_script, &s);
 }
 
 int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
 		  const size_t *lens, redisReply **reply)
 {
-	struct script_call s = {script, v->setting_key, argc, argv, lens, reply};
-	return routed(v, run_script, &s);
+	return vfs_read_eval_track(v, script, NULL, argc, argv, lens, NULL, reply);
 }
 
 /* A meta-only region writes into the source's bucket and records the
@@ -155,6 +173,8 @@ int vfs_route_open(struct vfs *v, const char *meta_url, const char *password, ch
 	    .volume = v->vol.name,
 	    .max_lag_ms = v->cfg.max_replica_lag_s * 1000,
 	    .timeout_ms = (unsigned)(v->cfg.meta_timeout_s * 1000),
+	    .track_fn = v->attrs ? vfs_attrs_changed : NULL,
+	    .track_arg = v,
 	};
 	int r = meta_route_open(&o, &v->route, err, errlen);
 	if (r < 0)

@@ -480,14 +480,29 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 	args_u64(&a, uid);
 	args_u64(&a, s->writes);
 	redisReply *rep = NULL;
-	int r =
-	    meta_eval_op(vfs_meta(w->v), "commit_slice", w->v->setting_key, a.n, a.v, a.len, &rep);
-	if (r < 0)
+	uint64_t ticket = vfs_attrs_ticket(w->v);
+	bool tracked;
+	char key[128];
+	vfs_ino_key(w->v, key, "i:", w->ino);
+	const char *keys[2] = {w->v->setting_key, key};
+	int r = meta_eval_op_track(vfs_meta(w->v), "commit_slice", 2, keys, a.n, a.v, a.len,
+				   vfs_attrs_want(w->v, &tracked), &rep);
+	if (r < 0) {
+		vfs_attrs_forget(w->v, w->ino);
 		return r;
+	}
 	r = reply_status(rep);
 	int64_t nslices = 0;
+	struct mcfs_attr left;
+	if (r == 0)
+		r = reply_attr(rep, 1, w->ino, &left);
+	/* The script read them back, so that Redis reports their next change. */
+	if (r == 0)
+		vfs_attrs_changed_to(w->v, &left, ticket, tracked);
+	else
+		vfs_attrs_forget(w->v, w->ino);
 	if (r == 0 && attr)
-		r = reply_attr(rep, 1, w->ino, attr);
+		*attr = left;
 	if (r == 0 && reply_int(rep, 2, &nslices) == 0 &&
 	    nslices > (int64_t)w->v->cfg.compact_slices)
 		vfs_queue_compaction(w->v, w->ino, s->chunk);

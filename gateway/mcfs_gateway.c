@@ -334,7 +334,8 @@ static int serve(const struct mcfs_config *cfg, bool use_rpcbind)
 				 .meta_password = cfg->meta_password[0] ? cfg->meta_password : NULL,
 				 .region = cfg->region[0] ? cfg->region : NULL,
 				 .cfg = cfg,
-				 .background = true};
+				 .background = true,
+				 .cache_attributes = true};
 	coro_offload_threads(cfg->blocking_threads);
 	int r = vfs_open(&vo, &gw.vfs, err, sizeof(err));
 	if (r == 0) {
@@ -403,6 +404,13 @@ static int shutdown_gateway(bool use_rpcbind)
 		rpcbind_register(0, false);
 	rpc_transport_stop(transport);
 	nfs4_server_stop(&gw);
+	struct attr_cache_stats ac;
+	vfs_attr_cache_stats(gw.vfs, &ac);
+	log_info("attribute cache: %llu hits, %llu misses, %llu kept, %llu turned away, %llu "
+		 "changes heard or made, %llu flushes",
+		 (unsigned long long)ac.hits, (unsigned long long)ac.misses,
+		 (unsigned long long)ac.puts, (unsigned long long)ac.refused,
+		 (unsigned long long)ac.forgets, (unsigned long long)ac.flushes);
 	/* Buffered UNSTABLE data goes to the bucket before we exit. */
 	int r = vfs_close(gw.vfs);
 	if (r < 0)

@@ -190,6 +190,7 @@ static void open_on_loop(void *arg)
 		if (rc != -ESHUTDOWN && rpc_log_ratelimit(&t->log_refuse_ms))
 			log_warn("dropping a new connection: %s", strerror(-rc));
 		close(h->fd);
+		atomic_fetch_sub(&h->l->assigned, 1);
 		atomic_fetch_sub(&t->total_conns, 1);
 	}
 	free(h);
@@ -210,10 +211,30 @@ static void accept_pause(struct rpc_transport *t)
 			   on_accept_resume);
 }
 
+/* The loop with the fewest connections, ties taken in turn. Plain round robin
+ * would put every NFS connection of a client on one loop of two, since each
+ * follows a short-lived MOUNT connection. */
+static struct rpc_loop *pick_loop(struct rpc_transport *t)
+{
+	unsigned start = t->next_loop++ % t->nloops;
+	struct rpc_loop *best = &t->loops[start];
+	unsigned least = atomic_load(&best->assigned);
+	for (unsigned i = 1; i < t->nloops && least > 0; i++) {
+		struct rpc_loop *l = &t->loops[(start + i) % t->nloops];
+		unsigned n = atomic_load(&l->assigned);
+		if (n < least) {
+			best = l;
+			least = n;
+		}
+	}
+	atomic_fetch_add(&best->assigned, 1);
+	return best;
+}
+
 static void hand_over(struct rpc_transport *t, int fd, const struct sockaddr_storage *ss,
 		      socklen_t sl)
 {
-	struct rpc_loop *l = &t->loops[t->next_loop++ % t->nloops];
+	struct rpc_loop *l = pick_loop(t);
 	struct handoff *h = malloc(sizeof(*h));
 	if (h) {
 		*h = (struct handoff){.l = l, .fd = fd, .ss = *ss, .sl = sl};
@@ -226,6 +247,7 @@ static void hand_over(struct rpc_transport *t, int fd, const struct sockaddr_sto
 		free(h);
 	}
 	close(fd);
+	atomic_fetch_sub(&l->assigned, 1);
 	atomic_fetch_sub(&t->total_conns, 1);
 }
 
@@ -463,6 +485,7 @@ static int setup_loop(struct rpc_transport *t, unsigned i)
 	struct rpc_loop *l = &t->loops[i];
 	l->t = t;
 	l->index = i;
+	atomic_init(&l->assigned, 0);
 	pthread_mutex_init(&l->kick_lock, NULL);
 	l->kick_task.fn = loop_kicks;
 	l->rbuf = malloc(RPC_READ_CHUNK);

@@ -166,6 +166,7 @@ void rpc_conn_close(struct rpc_conn *c, const char *why)
 		c->next->prev = c->prev;
 	c->prev = c->next = NULL;
 	l->nconns--;
+	atomic_fetch_sub(&l->assigned, 1);
 	atomic_fetch_sub(&t->total_conns, 1);
 	atomic_fetch_sub(&t->st.conns_open, 1);
 	tell_closed(c);

@@ -130,6 +130,8 @@ struct rpc_loop {
 	unsigned index;
 	pthread_t thread;
 	bool started;
+	/* Connections handed to this loop and not closed yet (any thread). */
+	atomic_uint assigned;
 
 	/* Loop thread only. */
 	struct rpc_conn *conns;

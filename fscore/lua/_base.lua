@@ -53,6 +53,11 @@ local function pack_attr(a)
 		a.mtime, a.mtime_ns, a.ctime, a.ctime_ns, a.rdev_major, a.rdev_minor, a.change, a.parent, a.gen)
 end
 
+-- A key read back after the script wrote it: a gateway that caches what it
+-- returns hears of the key's next change (Redis tracks the keys a connection
+-- reads, and a write by that connection stopped tracking this one).
+local function watch(key) call('EXISTS', key) end
+
 local function get_attr(ino) return unpack_attr(call('GET', k_inode(ino))) end
 local function put_attr(ino, a) call('SET', k_inode(ino), pack_attr(a)) end
 

@@ -33,6 +33,7 @@ touch(a, s, ns, true)
 a.change = a.change + math.max(0, (tonumber(ARGV[7]) or 1) - 1)
 local packed = pack_attr(a)
 call('SET', kattr, packed)
+watch(kattr)
 local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
 call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', ARGV[2])
 return {0, packed, n}

@@ -60,6 +60,7 @@ elseif typ == T_SYMLINK then
 end
 local packed = pack_attr(a)
 call('SET', k_inode(ino), packed)
+watch(k_inode(ino))
 call('ZADD', k_order(parent), order, name)
 touch(pa, s, ns, true)
 local ppacked = pack_attr(pa)

@@ -1,0 +1,75 @@
+/* The gateway's attribute cache (attr_cache.h) and what keeps it true:
+ * Redis's reports of changed inode keys, and this process's own changes,
+ * which Redis does not report back to the connection that made them. */
+#include <string.h>
+
+#include "vfs_impl.h"
+
+void vfs_attrs_changed(void *arg, const char *key, size_t len)
+{
+	struct vfs *v = arg;
+	if (!key) {
+		attr_cache_forget_all(v->attrs);
+		return;
+	}
+	/* An inode's attributes live at "{VOL}:i:<ino>"; other keys hold nothing cached. */
+	size_t pl = v->key_prefix_len;
+	if (len <= pl + 2 || memcmp(key, v->key_prefix, pl) != 0 || key[pl] != 'i' ||
+	    key[pl + 1] != ':')
+		return;
+	mcfs_ino_t ino = 0;
+	for (size_t i = pl + 2; i < len; i++) {
+		if (key[i] < '0' || key[i] > '9')
+			return;
+		ino = ino * 10 + (mcfs_ino_t)(key[i] - '0');
+	}
+	attr_cache_forget(v->attrs, ino);
+}
+
+uint64_t vfs_attrs_ticket(struct vfs *v)
+{
+	return v->attrs ? attr_cache_ticket(v->attrs) : 0;
+}
+
+bool *vfs_attrs_want(struct vfs *v, bool *tracked)
+{
+	*tracked = false;
+	return v->attrs ? tracked : NULL;
+}
+
+void vfs_attrs_read(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked)
+{
+	if (v->attrs && tracked)
+		attr_cache_put(v->attrs, a, ticket);
+}
+
+void vfs_attrs_changed_to(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked)
+{
+	if (!v->attrs)
+		return;
+	if (tracked)
+		attr_cache_update(v->attrs, a, ticket);
+	else
+		attr_cache_forget(v->attrs, a->ino);
+}
+
+void vfs_attrs_forget(struct vfs *v, mcfs_ino_t ino)
+{
+	if (v->attrs && ino)
+		attr_cache_forget(v->attrs, ino);
+}
+
+bool vfs_attrs_get(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
+{
+	/* Settled first: a report that arrives after it is of a change
+	 * concurrent with this read, which may then be answered from before. */
+	return v->attrs && meta_route_reports_settled(v->route) &&
+	       attr_cache_get(v->attrs, ino, out);
+}
+
+void vfs_attr_cache_stats(struct vfs *v, struct attr_cache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (v->attrs)
+		attr_cache_stats(v->attrs, out);
+}

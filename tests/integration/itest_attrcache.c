@@ -1,0 +1,319 @@
+/* The gateway's attribute cache against real processes: two gateways on one
+ * redis-server, and a third party changing metadata directly. Whatever
+ * changes a file, the other gateway's GETATTR must show it: at once for its
+ * own changes, within moments for anyone else's (the cache would otherwise
+ * serve for its 60 s age bound, which these deadlines are far below). Also
+ * with the connection that carries Redis's reports killed, and with the
+ * connections whose reads Redis tracks killed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <sys/time.h> /* before libnfs.h, which uses struct timeval */
+#include <nfsc/libnfs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cunit_main.h"
+#include "fixture.h"
+#include "gateway.h"
+
+#define SEEN_WITHIN_MS 5000
+
+static struct fixture fx;
+static struct gateway_proc gw_a, gw_b;
+static char *logdir;
+static struct nfs_context *nfs_a, *nfs_b;
+
+static const char *const gw_args[] = {"--export", "/:rw,no_root_squash", NULL};
+
+static struct nfs_context *mount_on(struct gateway_proc *g)
+{
+	char url[256];
+	gateway_url(g, "/", url, sizeof(url));
+	struct nfs_context *nfs = nfs_init_context();
+	if (!nfs)
+		return NULL;
+	struct nfs_url *u = nfs_parse_url_dir(nfs, url);
+	if (!u || nfs_mount(nfs, u->server, u->path) != 0) {
+		fprintf(stderr, "mount %s: %s\n", url, nfs_get_error(nfs));
+		if (u)
+			nfs_destroy_url(u);
+		nfs_destroy_context(nfs);
+		return NULL;
+	}
+	nfs_destroy_url(u);
+	return nfs;
+}
+
+static int setup(void)
+{
+	logdir = test_tmpdir("attrcache-logs");
+	if (!logdir || fixture_start(&fx, false, 1u << 20) < 0)
+		return -1;
+	if (gateway_start(&gw_a, fx.redis.url, logdir, gw_args) < 0 ||
+	    gateway_start(&gw_b, fx.redis.url, logdir, gw_args) < 0) {
+		fprintf(stderr, "cannot start mcfs-gateway (logs in %s)\n", logdir);
+		return -1;
+	}
+	nfs_a = mount_on(&gw_a);
+	nfs_b = mount_on(&gw_b);
+	return nfs_a && nfs_b ? 0 : -1;
+}
+
+static int teardown(void)
+{
+	if (nfs_a)
+		nfs_destroy_context(nfs_a);
+	if (nfs_b)
+		nfs_destroy_context(nfs_b);
+	int sa = gateway_stop(&gw_a), sb = gateway_stop(&gw_b);
+	if (sa != 0 || sb != 0)
+		fprintf(stderr, "mcfs-gateway exited with %d/%d (logs in %s)\n", sa, sb, logdir);
+	fixture_stop(&fx);
+	if (sa == 0 && sb == 0 && logdir)
+		rm_rf(logdir);
+	free(logdir);
+	return 0;
+}
+
+/* GETATTR through gateway A on an open handle until mode is as wanted. */
+struct want_mode {
+	struct nfsfh *fh;
+	unsigned mode;
+	int polls;
+};
+
+static bool mode_is(void *arg)
+{
+	struct want_mode *w = arg;
+	struct nfs_stat_64 st;
+	w->polls++;
+	return nfs_fstat64(nfs_a, w->fh, &st) == 0 && (st.nfs_mode & 07777) == w->mode;
+}
+
+static int seen_mode(struct nfsfh *fh, unsigned mode)
+{
+	struct want_mode w = {fh, mode, 0};
+	int r = wait_until(mode_is, &w, SEEN_WITHIN_MS);
+	if (r == 0 && w.polls > 1)
+		fprintf(stderr, "(mode %o seen after %d GETATTRs)\n", mode, w.polls);
+	return r;
+}
+
+static uint64_t size_of(struct nfs_context *nfs, struct nfsfh *fh)
+{
+	struct nfs_stat_64 st;
+	return nfs_fstat64(nfs, fh, &st) == 0 ? st.nfs_size : UINT64_MAX;
+}
+
+static struct nfsfh *create_on(struct nfs_context *nfs, const char *path)
+{
+	struct nfsfh *fh = NULL;
+	if (nfs_creat(nfs, path, 0644, &fh) != 0)
+		return NULL;
+	return fh;
+}
+
+static void test_change_through_the_other_gateway(void)
+{
+	struct nfsfh *fa = create_on(nfs_a, "/f1");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fa);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0644), 0); /* now cached on A */
+	CU_ASSERT_EQUAL(nfs_chmod(nfs_b, "/f1", 0600), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0600), 0);
+
+	/* New data through B: A's size, and the bytes A reads, follow. */
+	struct nfsfh *fb = NULL;
+	CU_ASSERT_EQUAL_FATAL(nfs_open(nfs_b, "/f1", O_RDWR, &fb), 0);
+	uint8_t buf[4096], back[4096];
+	pattern_fill(41, 0, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(nfs_pwrite(nfs_b, fb, 0, sizeof(buf), buf), (int)sizeof(buf));
+	CU_ASSERT_EQUAL(nfs_fsync(nfs_b, fb), 0);
+	long long deadline = now_ms() + SEEN_WITHIN_MS;
+	while (size_of(nfs_a, fa) != sizeof(buf) && now_ms() < deadline)
+		;
+	CU_ASSERT_EQUAL(size_of(nfs_a, fa), sizeof(buf));
+	CU_ASSERT_EQUAL(nfs_pread(nfs_a, fa, 0, sizeof(back), back), (int)sizeof(back));
+	CU_ASSERT_EQUAL(pattern_check(41, 0, back, sizeof(back)), -1);
+	/* ...and again, over the data A has just read (its slice list is cached too). */
+	pattern_fill(42, 0, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(nfs_pwrite(nfs_b, fb, 0, sizeof(buf), buf), (int)sizeof(buf));
+	CU_ASSERT_EQUAL(nfs_fsync(nfs_b, fb), 0);
+	deadline = now_ms() + SEEN_WITHIN_MS;
+	bool fresh = false;
+	while (!fresh && now_ms() < deadline)
+		fresh = nfs_pread(nfs_a, fa, 0, sizeof(back), back) == (int)sizeof(back) &&
+			pattern_check(42, 0, back, sizeof(back)) == -1;
+	CU_ASSERT_TRUE(fresh);
+	nfs_close(nfs_b, fb);
+	nfs_close(nfs_a, fa);
+}
+
+/* A change that no gateway made (here: a vfs of this process, on plain threads). */
+static void test_change_made_elsewhere(void)
+{
+	struct nfsfh *fa = create_on(nfs_a, "/f2");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fa);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0644), 0);
+	struct mcfs_attr a;
+	CU_ASSERT_EQUAL_FATAL(vfs_lookup(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "f2", &a), 0);
+	struct vfs_setattr sa = {.mask = VFS_SET_MODE, .mode = 0640};
+	CU_ASSERT_EQUAL(vfs_setattr(fx.vfs, &ROOT_CRED, a.ino, &sa, &a), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0640), 0);
+	nfs_close(nfs_a, fa);
+}
+
+static uint32_t nlink_of(struct nfsfh *fh, int *err)
+{
+	struct nfs_stat_64 st;
+	*err = nfs_fstat64(nfs_a, fh, &st);
+	return *err == 0 ? (uint32_t)st.nfs_nlink : 0;
+}
+
+/* Redis does not report a gateway's own changes back to it: the gateway
+ * must know what each of them touched. Seen at once, no waiting. */
+static void test_own_changes_seen_at_once(void)
+{
+	struct nfsfh *g = create_on(nfs_a, "/g");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+	int err;
+	CU_ASSERT_EQUAL(nlink_of(g, &err), 1);
+	CU_ASSERT_EQUAL(nfs_link(nfs_a, "/g", "/g2"), 0);
+	CU_ASSERT_EQUAL(nlink_of(g, &err), 2);
+	CU_ASSERT_EQUAL(nfs_unlink(nfs_a, "/g2"), 0);
+	CU_ASSERT_EQUAL(nlink_of(g, &err), 1);
+	CU_ASSERT_EQUAL(nfs_chmod(nfs_a, "/g", 0604), 0);
+	struct nfs_stat_64 st;
+	CU_ASSERT_EQUAL(nfs_fstat64(nfs_a, g, &st), 0);
+	CU_ASSERT_EQUAL(st.nfs_mode & 07777, 0604);
+	/* Written and committed here: size and mtime at once. */
+	uint8_t buf[1000];
+	pattern_fill(43, 0, buf, sizeof(buf));
+	CU_ASSERT_EQUAL(nfs_pwrite(nfs_a, g, 0, sizeof(buf), buf), (int)sizeof(buf));
+	CU_ASSERT_EQUAL(nfs_fsync(nfs_a, g), 0);
+	CU_ASSERT_EQUAL(size_of(nfs_a, g), sizeof(buf));
+	/* Renamed over: the file replaced is gone for good. */
+	struct nfsfh *h = create_on(nfs_a, "/h");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+	CU_ASSERT_EQUAL(nfs_rename(nfs_a, "/h", "/g"), 0);
+	nlink_of(g, &err);
+	CU_ASSERT_EQUAL(err, -ESTALE);
+	CU_ASSERT_EQUAL(nlink_of(h, &err), 1);
+	CU_ASSERT_EQUAL(err, 0);
+	/* Removed: gone as well. */
+	CU_ASSERT_EQUAL(nfs_unlink(nfs_a, "/g"), 0);
+	nlink_of(h, &err);
+	CU_ASSERT_EQUAL(err, -ESTALE);
+	nfs_close(nfs_a, g);
+	nfs_close(nfs_a, h);
+}
+
+static long long clients_of_type(const char *type)
+{
+	redisReply *r = redis_server_cmd(&fx.redis, "CLIENT LIST TYPE %s", type);
+	long long n = -1;
+	if (r && r->type == REDIS_REPLY_STRING) {
+		n = 0;
+		for (const char *p = r->str; (p = strstr(p, "id=")); p += 3)
+			n++;
+	}
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+static bool both_listening(void *arg)
+{
+	(void)arg;
+	return clients_of_type("pubsub") == 2;
+}
+
+static void kill_clients(const char *type)
+{
+	redisReply *r = redis_server_cmd(&fx.redis, "CLIENT KILL TYPE %s", type);
+	CU_ASSERT_PTR_NOT_NULL(r);
+	if (r) {
+		CU_ASSERT_EQUAL(r->type, REDIS_REPLY_INTEGER);
+		freeReplyObject(r);
+	}
+}
+
+/* Without the report connection nothing can be trusted: a change made
+ * while it is down, or right after it comes back, is seen. */
+static void test_report_connection_killed(void)
+{
+	struct nfsfh *fa = create_on(nfs_a, "/f3");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fa);
+	CU_ASSERT_EQUAL(wait_until(both_listening, NULL, SEEN_WITHIN_MS), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0644), 0);
+	kill_clients("pubsub");
+	CU_ASSERT_EQUAL(nfs_chmod(nfs_b, "/f3", 0600), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0600), 0);
+	CU_ASSERT_EQUAL(wait_until(both_listening, NULL, 10000), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0600), 0); /* cached again, tracked by the new one */
+	CU_ASSERT_EQUAL(nfs_chmod(nfs_b, "/f3", 0606), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0606), 0);
+	nfs_close(nfs_a, fa);
+}
+
+/* Redis forgets what a connection read when it closes: everything read
+ * through it must be forgotten too. */
+static void test_tracked_connections_killed(void)
+{
+	struct nfsfh *fa = create_on(nfs_a, "/f4");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fa);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0644), 0);
+	kill_clients("normal");
+	struct mcfs_attr a;
+	CU_ASSERT_EQUAL_FATAL(vfs_lookup(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "f4", &a), 0);
+	struct vfs_setattr sa = {.mask = VFS_SET_MODE, .mode = 0700};
+	CU_ASSERT_EQUAL(vfs_setattr(fx.vfs, &ROOT_CRED, a.ino, &sa, &a), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0700), 0);
+	nfs_close(nfs_a, fa);
+}
+
+/* And the cache did serve: the gateway says so as it stops. */
+static void test_cache_served(void)
+{
+	struct nfsfh *fa = create_on(nfs_a, "/f5");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fa);
+	struct nfs_stat_64 st;
+	for (int i = 0; i < 100; i++)
+		CU_ASSERT_EQUAL(nfs_fstat64(nfs_a, fa, &st), 0);
+	nfs_close(nfs_a, fa);
+	nfs_destroy_context(nfs_a);
+	nfs_a = NULL;
+	CU_ASSERT_EQUAL_FATAL(gateway_stop(&gw_a), 0);
+	FILE *f = fopen(gw_a.log_path, "r");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	char line[512];
+	unsigned long long hits = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, "attribute cache: ");
+		if (p)
+			hits = strtoull(p + strlen("attribute cache: "), NULL, 10);
+	}
+	fclose(f);
+	CU_ASSERT(hits >= 100);
+	CU_ASSERT_EQUAL(gateway_restart(&gw_a), 0);
+	nfs_a = mount_on(&gw_a);
+	CU_ASSERT_PTR_NOT_NULL(nfs_a);
+}
+
+int main(void)
+{
+	static const struct test_case tests[] = {
+	    {"a change through the other gateway is seen", test_change_through_the_other_gateway},
+	    {"a change made outside any gateway is seen", test_change_made_elsewhere},
+	    {"a gateway's own changes are seen at once", test_own_changes_seen_at_once},
+	    {"the report connection killed", test_report_connection_killed},
+	    {"the tracked connections killed", test_tracked_connections_killed},
+	    {"the cache serves", test_cache_served},
+	    {NULL, NULL},
+	};
+	if (test_add_suite("attribute cache", setup, teardown, tests) < 0)
+		return 1;
+	return test_run_all();
+}
