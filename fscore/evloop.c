@@ -34,6 +34,8 @@ struct evloop {
 
 	struct ev_timer **heap; /* 1-based min-heap on when_ms */
 	unsigned nheap, heap_cap;
+
+	uint64_t input_epoch; /* loop thread only */
 };
 
 static __thread struct evloop *tl_loop;
@@ -127,6 +129,17 @@ struct evloop *evloop_current(void)
 unsigned evloop_id(const struct evloop *l)
 {
 	return l->id;
+}
+
+void evloop_note_input(void)
+{
+	if (tl_loop)
+		tl_loop->input_epoch++;
+}
+
+uint64_t evloop_input_epoch(const struct evloop *l)
+{
+	return l->input_epoch;
 }
 
 /* ------------------------------------------------------------ watchers */

@@ -80,6 +80,12 @@ struct evloop *evloop_current(void);
 /* A small number unique among the loops alive, below EVLOOP_MAX. */
 unsigned evloop_id(const struct evloop *l);
 long long evloop_now_ms(void);
+/* Input from outside (a read that brought a client's bytes) on the loop of
+ * this thread, if any: a check made since the last input was made after
+ * everything this loop has received. */
+void evloop_note_input(void);
+/* The number of inputs noted on l so far; l's thread only. */
+uint64_t evloop_input_epoch(const struct evloop *l);
 
 int evloop_watch(struct evloop *l, struct ev_watch *w, int fd, uint32_t events, ev_watch_fn fn);
 int evloop_watch_set(struct evloop *l, struct ev_watch *w, uint32_t events);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evloop.h"
 #include "log.h"
 #include "retry.h"
 
@@ -31,10 +32,27 @@ struct meta_listen {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stop;
-	int fd;	     /* the current socket (-1), under lock so that stop can shut it */
-	int live_fd; /* atomic: the socket while reports are trusted, else -1 */
-	int busy;    /* atomic: reports read from the socket and not yet handed on */
+	int fd;		 /* the current socket (-1), under lock so that stop can shut it */
+	int live_fd;	 /* atomic: the socket while reports are trusted, else -1 */
+	int busy;	 /* atomic: reports read from the socket and not yet handed on */
+	unsigned lost;	 /* atomic: bumped every time reports stop being trusted */
+	uint64_t serial; /* unique among all listeners this process starts */
 };
+
+/* The last check an event loop's thread made that found everything handed
+ * on. Until the loop reads more client input it still holds: every request
+ * the loop has arrived before it, so an answer given now is one that check
+ * would have allowed (a report arriving since is of a change made while the
+ * request was being served, which may go either way). It spares a poll(2)
+ * per cached answer. */
+struct settled_memo {
+	uint64_t serial;
+	const struct evloop *loop;
+	uint64_t input_epoch;
+	unsigned lost;
+	int fd;
+};
+static __thread struct settled_memo memo;
 
 static long long mono_ms(void)
 {
@@ -50,15 +68,32 @@ uint64_t meta_listen_id(const struct meta_listen *ls)
 
 bool meta_listen_settled(struct meta_listen *ls)
 {
-	if (!ls || __atomic_load_n(&ls->busy, __ATOMIC_SEQ_CST))
+	if (!ls)
 		return false;
 	int fd = __atomic_load_n(&ls->live_fd, __ATOMIC_SEQ_CST);
 	if (fd < 0)
 		return false;
+	unsigned lost = __atomic_load_n(&ls->lost, __ATOMIC_SEQ_CST);
+	const struct evloop *loop = evloop_current();
+	uint64_t epoch = loop ? evloop_input_epoch(loop) : 0;
+	if (loop && memo.serial == ls->serial && memo.loop == loop && memo.input_epoch == epoch &&
+	    memo.lost == lost && memo.fd == fd)
+		return true;
+	if (__atomic_load_n(&ls->busy, __ATOMIC_SEQ_CST))
+		return false;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	if (poll(&p, 1, 0) != 0)
 		return false; /* reports waiting (or the socket in trouble) */
-	return !__atomic_load_n(&ls->busy, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&ls->busy, __ATOMIC_SEQ_CST) ||
+	    __atomic_load_n(&ls->lost, __ATOMIC_SEQ_CST) != lost)
+		return false;
+	if (loop)
+		memo = (struct settled_memo){.serial = ls->serial,
+					     .loop = loop,
+					     .input_epoch = epoch,
+					     .lost = lost,
+					     .fd = fd};
+	return true;
 }
 
 static bool stopping(struct meta_listen *ls)
@@ -218,6 +253,7 @@ static void *listen_main(void *arg)
 		__atomic_store_n(&ls->id, id, __ATOMIC_RELEASE);
 		listen_on(ls, fd);
 		/* Reports may have been missed from here on: nothing tracked can be trusted. */
+		__atomic_add_fetch(&ls->lost, 1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&ls->live_fd, -1, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&ls->id, 0, __ATOMIC_RELEASE);
 		ls->fn(ls->fn_arg, NULL, 0);
@@ -247,6 +283,8 @@ struct meta_listen *meta_listen_start(meta_listen_connect_fn connect, void *conn
 	ls->timeout_ms = timeout_ms ? timeout_ms : 5000;
 	ls->fd = -1;
 	ls->live_fd = -1;
+	static uint64_t serials;
+	ls->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
 	pthread_mutex_init(&ls->lock, NULL);
 	pthread_cond_init(&ls->cond, NULL);
 	if (pthread_create(&ls->thread, NULL, listen_main, ls) != 0) {

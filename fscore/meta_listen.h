@@ -34,7 +34,8 @@ uint64_t meta_listen_id(const struct meta_listen *ls);
  * connection is up, nothing waits on its socket, nothing is being handled.
  * A cached answer is served only then, so that a change whose report has
  * arrived is never answered from before it, however late the thread runs.
- * Any thread; one poll(2). */
+ * Any thread; one poll(2), which an event loop's thread skips while it
+ * has read no client input since its last check found everything settled. */
 bool meta_listen_settled(struct meta_listen *ls);
 /* Stops the thread and frees it. */
 void meta_listen_stop(struct meta_listen *ls);

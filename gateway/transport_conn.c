@@ -378,6 +378,7 @@ static ssize_t conn_read_direct(struct rpc_conn *c, bool *again)
 	ssize_t n = recv(c->fd, c->rec + c->rec_len, c->frag_left, 0);
 	if (n <= 0)
 		return n;
+	evloop_note_input();
 	c->last_rx_ms = rpc_now_ms();
 	c->rec_len += (size_t)n;
 	c->frag_left -= (uint32_t)n;
@@ -404,6 +405,7 @@ static int conn_read(struct rpc_conn *c)
 		if (n == 0)
 			n = recv(c->fd, rbuf, RPC_READ_CHUNK, 0);
 		if (n > 0) {
+			evloop_note_input();
 			c->last_rx_ms = rpc_now_ms();
 			if (conn_feed(c, rbuf, (size_t)n) < 0)
 				return -1;

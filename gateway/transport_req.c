@@ -255,6 +255,7 @@ static bool udp_read_one(struct rpc_transport *t)
 			log_warn("UDP receive failed: %s", strerror(errno));
 		return false;
 	}
+	evloop_note_input();
 	if ((m.msg_flags & MSG_TRUNC) || (size_t)n > RPC_UDP_MAX_DATAGRAM ||
 	    (size_t)n > t->cfg.max_record) {
 		atomic_fetch_add(&t->st.oversize, 1);
