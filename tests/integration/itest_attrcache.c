@@ -18,6 +18,7 @@
 #include "cunit_main.h"
 #include "fixture.h"
 #include "gateway.h"
+#include "nfs_mount.h"
 
 #define SEEN_WITHIN_MS 5000
 
@@ -32,19 +33,7 @@ static struct nfs_context *mount_on(struct gateway_proc *g)
 {
 	char url[256];
 	gateway_url(g, "/", url, sizeof(url));
-	struct nfs_context *nfs = nfs_init_context();
-	if (!nfs)
-		return NULL;
-	struct nfs_url *u = nfs_parse_url_dir(nfs, url);
-	if (!u || nfs_mount(nfs, u->server, u->path) != 0) {
-		fprintf(stderr, "mount %s: %s\n", url, nfs_get_error(nfs));
-		if (u)
-			nfs_destroy_url(u);
-		nfs_destroy_context(nfs);
-		return NULL;
-	}
-	nfs_destroy_url(u);
-	return nfs;
+	return nfs_mount_url(url);
 }
 
 static int setup(void)
@@ -151,16 +140,24 @@ static void test_change_through_the_other_gateway(void)
 	nfs_close(nfs_a, fa);
 }
 
+/* A chmod that no gateway makes: a vfs of this process, on plain threads. */
+static int chmod_elsewhere(const char *name, unsigned mode)
+{
+	struct mcfs_attr a;
+	int r = vfs_lookup(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, name, &a);
+	if (r < 0)
+		return r;
+	struct vfs_setattr sa = {.mask = VFS_SET_MODE, .mode = mode};
+	return vfs_setattr(fx.vfs, &ROOT_CRED, a.ino, &sa, &a);
+}
+
 /* A change that no gateway made (here: a vfs of this process, on plain threads). */
 static void test_change_made_elsewhere(void)
 {
 	struct nfsfh *fa = create_on(nfs_a, "/f2");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fa);
 	CU_ASSERT_EQUAL(seen_mode(fa, 0644), 0);
-	struct mcfs_attr a;
-	CU_ASSERT_EQUAL_FATAL(vfs_lookup(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "f2", &a), 0);
-	struct vfs_setattr sa = {.mask = VFS_SET_MODE, .mode = 0640};
-	CU_ASSERT_EQUAL(vfs_setattr(fx.vfs, &ROOT_CRED, a.ino, &sa, &a), 0);
+	CU_ASSERT_EQUAL(chmod_elsewhere("f2", 0640), 0);
 	CU_ASSERT_EQUAL(seen_mode(fa, 0640), 0);
 	nfs_close(nfs_a, fa);
 }
@@ -266,10 +263,7 @@ static void test_tracked_connections_killed(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fa);
 	CU_ASSERT_EQUAL(seen_mode(fa, 0644), 0);
 	kill_clients("normal");
-	struct mcfs_attr a;
-	CU_ASSERT_EQUAL_FATAL(vfs_lookup(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "f4", &a), 0);
-	struct vfs_setattr sa = {.mask = VFS_SET_MODE, .mode = 0700};
-	CU_ASSERT_EQUAL(vfs_setattr(fx.vfs, &ROOT_CRED, a.ino, &sa, &a), 0);
+	CU_ASSERT_EQUAL(chmod_elsewhere("f4", 0700), 0);
 	CU_ASSERT_EQUAL(seen_mode(fa, 0700), 0);
 	nfs_close(nfs_a, fa);
 }

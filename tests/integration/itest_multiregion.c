@@ -30,6 +30,7 @@
 #include "redis.h"
 #include "s3rver.h"
 #include "vfs.h"
+#include "nfs_mount.h"
 
 #define BLOCK		 (256 * 1024)
 #define DELETION_DELAY_S 3
@@ -175,18 +176,7 @@ static struct nfs_context *mount_region(int r)
 {
 	char url[256];
 	gateway_url(&gw[r], "/", url, sizeof(url));
-	struct nfs_context *nfs = nfs_init_context();
-	struct nfs_url *u = nfs ? nfs_parse_url_dir(nfs, url) : NULL;
-	if (!u || nfs_mount(nfs, u->server, u->path) != 0) {
-		fprintf(stderr, "mount %s: %s\n", url, nfs ? nfs_get_error(nfs) : "no memory");
-		if (u)
-			nfs_destroy_url(u);
-		if (nfs)
-			nfs_destroy_context(nfs);
-		return NULL;
-	}
-	nfs_destroy_url(u);
-	return nfs;
+	return nfs_mount_url(url);
 }
 
 static int nfs_put(int r, const char *path, uint64_t seed, size_t len)

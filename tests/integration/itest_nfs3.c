@@ -13,6 +13,7 @@
 #include "cunit_main.h"
 #include "fixture.h"
 #include "gateway.h"
+#include "nfs_mount.h"
 
 static struct fixture fx;
 static struct gateway_proc gw;
@@ -61,19 +62,7 @@ static struct nfs_context *mount_at(const char *path)
 {
 	char url[256];
 	gateway_url(&gw, path, url, sizeof(url));
-	struct nfs_context *nfs = nfs_init_context();
-	if (!nfs)
-		return NULL;
-	struct nfs_url *u = nfs_parse_url_dir(nfs, url);
-	if (!u || nfs_mount(nfs, u->server, u->path) != 0) {
-		fprintf(stderr, "mount %s: %s\n", url, nfs_get_error(nfs));
-		if (u)
-			nfs_destroy_url(u);
-		nfs_destroy_context(nfs);
-		return NULL;
-	}
-	nfs_destroy_url(u);
-	return nfs;
+	return nfs_mount_url(url);
 }
 
 static int put_file(struct nfs_context *nfs, const char *path, uint64_t seed, uint64_t size,

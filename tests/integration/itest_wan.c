@@ -27,6 +27,7 @@
 #include "netns.h"
 #include "proc.h"
 #include "redis.h"
+#include "nfs_mount.h"
 
 #define GW_DELAY_MS   25
 #define REPL_DELAY_MS 100
@@ -191,16 +192,7 @@ static struct nfs_context *mount_b(void)
 	char url[128];
 	snprintf(url, sizeof(url), "nfs://%s/?nfsport=%d&mountport=%d&version=3", ns.ns_addr,
 		 gateway_port, gateway_port);
-	struct nfs_context *nfs = nfs_init_context();
-	struct nfs_url *u = nfs_parse_url_dir(nfs, url);
-	if (!u || nfs_mount(nfs, u->server, u->path) != 0) {
-		if (u)
-			nfs_destroy_url(u);
-		nfs_destroy_context(nfs);
-		return NULL;
-	}
-	nfs_destroy_url(u);
-	return nfs;
+	return nfs_mount_url(url);
 }
 
 static int cmp_ll(const void *a, const void *b)
