@@ -77,12 +77,18 @@ static struct meta_listen *start(void)
 	return ls;
 }
 
-static void stop(struct meta_listen *ls)
+/* Lets a blocked "block" report (and any later one) through. */
+static void release_handler(void)
 {
 	pthread_mutex_lock(&srv.lock);
 	srv.released = true;
 	pthread_cond_broadcast(&srv.cond);
 	pthread_mutex_unlock(&srv.lock);
+}
+
+static void stop(struct meta_listen *ls)
+{
+	release_handler();
 	meta_listen_stop(ls);
 	if (srv.server_fd >= 0)
 		close(srv.server_fd);
@@ -239,10 +245,7 @@ static void test_reports_handled_before_answers(void)
 	/* And one that waits unread behind it. */
 	send_report("b");
 	CU_ASSERT_FALSE(meta_listen_settled(ls));
-	pthread_mutex_lock(&srv.lock);
-	srv.released = true;
-	pthread_cond_broadcast(&srv.cond);
-	pthread_mutex_unlock(&srv.lock);
+	release_handler();
 	CU_ASSERT(wait_for(settled, ls));
 	CU_ASSERT_EQUAL(reports_seen(), 3);
 	stop(ls);
@@ -265,10 +268,7 @@ static void test_loop_checks_again_after_input(void)
 	/* Plain threads always look. */
 	CU_ASSERT_FALSE(meta_listen_settled(ls));
 
-	pthread_mutex_lock(&srv.lock);
-	srv.released = true;
-	pthread_cond_broadcast(&srv.cond);
-	pthread_mutex_unlock(&srv.lock);
+	release_handler();
 	CU_ASSERT(wait_for(settled_after_input, ls));
 	stop(ls);
 }
