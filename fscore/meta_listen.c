@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "deadline.h"
 #include "evloop.h"
 #include "log.h"
 #include "retry.h"
@@ -107,11 +108,7 @@ static bool stopping(struct meta_listen *ls)
 /* Waits ms or until stop; true when stopping. */
 static bool wait_or_stop(struct meta_listen *ls, unsigned ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	until.tv_sec += ms / 1000 + until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	struct timespec until = deadline_after_ms(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&ls->lock);
 	while (!ls->stop && pthread_cond_timedwait(&ls->cond, &ls->lock, &until) == 0)
 		;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "log.h"
 #include "meta_ops.h"
 #include "volume.h"
@@ -246,11 +247,7 @@ static void check_promotion(struct meta_route *r)
 
 static bool wait_stop(struct meta_route *r, unsigned ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += (long)ms * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	struct timespec until = deadline_after_ms(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&r->stop_lock);
 	while (!r->stop && pthread_cond_timedwait(&r->stop_cond, &r->stop_lock, &until) == 0)
 		;

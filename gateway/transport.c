@@ -6,6 +6,7 @@
  */
 #include "transport_impl.h"
 #include "coro.h"
+#include "deadline.h"
 #include "log.h"
 
 #include <arpa/inet.h>
@@ -632,17 +633,10 @@ static bool wait_until_locked(struct rpc_transport *t, bool (*cond)(struct rpc_t
 			      long long deadline_ms)
 {
 	while (!cond(t)) {
-		struct timespec ts;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		long long left = deadline_ms - ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+		long long left = deadline_ms - rpc_now_ms();
 		if (left <= 0)
 			return false;
-		ts.tv_sec += left / 1000;
-		ts.tv_nsec += (left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		struct timespec ts = deadline_after_ms(CLOCK_MONOTONIC, left);
 		pthread_cond_timedwait(&t->cond, &t->lock, &ts);
 	}
 	return true;

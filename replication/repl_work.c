@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
 #include "layout.h"
 #include "log.h"
 #include "replicator_impl.h"
@@ -206,14 +207,7 @@ void work_reap(struct replicator *r)
 
 void work_wait(struct replicator *r, int ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = deadline_after_ms(CLOCK_REALTIME, ms);
 	pthread_mutex_lock(&r->lock);
 	if (!r->done)
 		pthread_cond_timedwait(&r->cond, &r->lock, &until);

@@ -1,4 +1,5 @@
 #include "countdown.h"
+#include "deadline.h"
 
 #include <errno.h>
 #include <time.h>
@@ -20,14 +21,7 @@ void countdown_one(struct countdown *c)
 
 bool countdown_wait(struct countdown *c, int timeout_ms)
 {
-	struct timespec until;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += timeout_ms / 1000;
-	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
+	struct timespec until = deadline_after_ms(CLOCK_REALTIME, timeout_ms);
 	pthread_mutex_lock(&c->lock);
 	int r = 0;
 	while (c->left > 0 && r != ETIMEDOUT)

@@ -4,6 +4,7 @@
  * cached answer may be given (meta_listen_settled): never while a report
  * that arrived before the request is unread or being handled, and on an
  * event loop, not again after new client input until a fresh check. */
+#include "deadline.h"
 #include "evloop.h"
 #include "meta_listen.h"
 #include "countdown.h"
@@ -120,13 +121,7 @@ static bool wait_for(bool (*pred)(struct meta_listen *), struct meta_listen *ls)
 		if (now_ms() > until)
 			return false;
 		pthread_mutex_lock(&srv.lock);
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 10 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
+		struct timespec ts = deadline_after_ms(CLOCK_REALTIME, 10);
 		pthread_cond_timedwait(&srv.cond, &srv.lock, &ts);
 		pthread_mutex_unlock(&srv.lock);
 	}
