@@ -675,13 +675,6 @@ int meta_eval(struct meta *m, const char *name, const char *key, int argc, const
 	return eval_script(m, name, k, argc, argv, lens, false, NULL, reply);
 }
 
-int meta_eval_track(struct meta *m, const char *name, int nkeys, const char *const *keys, int argc,
-		    const char **argv, const size_t *lens, bool *tracked, redisReply **reply)
-{
-	struct eval_keys k = {nkeys, keys};
-	return eval_script(m, name, k, argc, argv, lens, false, tracked, reply);
-}
-
 int meta_eval_op(struct meta *m, const char *name, const char *key, int argc, const char **argv,
 		 const size_t *lens, redisReply **reply)
 {
@@ -689,11 +682,12 @@ int meta_eval_op(struct meta *m, const char *name, const char *key, int argc, co
 	return eval_script(m, name, k, argc, argv, lens, true, NULL, reply);
 }
 
-int meta_eval_op_track(struct meta *m, const char *name, int nkeys, const char *const *keys,
+int meta_eval_op_track(struct meta *m, const char *name, const char *key, const char *watch,
 		       int argc, const char **argv, const size_t *lens, bool *tracked,
 		       redisReply **reply)
 {
-	struct eval_keys k = {nkeys, keys};
+	const char *keys[2] = {key, watch};
+	struct eval_keys k = {2, keys};
 	return eval_script(m, name, k, argc, argv, lens, true, tracked, reply);
 }
 

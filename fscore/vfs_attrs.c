@@ -3,6 +3,7 @@
  * which Redis does not report back to the connection that made them. */
 #include <string.h>
 
+#include "meta_ops.h"
 #include "vfs_impl.h"
 
 void vfs_attrs_changed(void *arg, const char *key, size_t len)
@@ -26,29 +27,35 @@ void vfs_attrs_changed(void *arg, const char *key, size_t len)
 	attr_cache_forget(v->attrs, ino);
 }
 
-uint64_t vfs_attrs_ticket(struct vfs *v)
+bool *vfs_attrs_watch(struct vfs *v, struct attrs_watch *w)
 {
-	return v->attrs ? attr_cache_ticket(v->attrs) : 0;
+	w->tracked = false;
+	w->ticket = v->attrs ? attr_cache_ticket(v->attrs) : 0;
+	return v->attrs ? &w->tracked : NULL;
 }
 
-bool *vfs_attrs_want(struct vfs *v, bool *tracked)
+int vfs_eval_op_watching(struct vfs *v, const char *script, mcfs_ino_t ino, struct meta_args *a,
+			 struct attrs_watch *w, redisReply **rep)
 {
-	*tracked = false;
-	return v->attrs ? tracked : NULL;
+	char key[128];
+	vfs_ino_key(v, key, "i:", ino);
+	bool *tracked = vfs_attrs_watch(v, w);
+	return meta_eval_op_track(vfs_meta(v), script, v->setting_key, key, a->n, a->v, a->len,
+				  tracked, rep);
 }
 
-void vfs_attrs_read(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked)
+void vfs_attrs_read(struct vfs *v, const struct mcfs_attr *a, const struct attrs_watch *w)
 {
-	if (v->attrs && tracked)
-		attr_cache_put(v->attrs, a, ticket);
+	if (v->attrs && w->tracked)
+		attr_cache_put(v->attrs, a, w->ticket);
 }
 
-void vfs_attrs_changed_to(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked)
+void vfs_attrs_changed_to(struct vfs *v, const struct mcfs_attr *a, const struct attrs_watch *w)
 {
 	if (!v->attrs)
 		return;
-	if (tracked)
-		attr_cache_update(v->attrs, a, ticket);
+	if (w->tracked)
+		attr_cache_update(v->attrs, a, w->ticket);
 	else
 		attr_cache_forget(v->attrs, a->ino);
 }

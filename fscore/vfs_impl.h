@@ -97,13 +97,9 @@ int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *c
 /* A read-only script, routed like vfs_read_cmdf. */
 int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
 		  const size_t *lens, redisReply **reply);
-/* The same two, with *tracked as meta_cmd_track has it (tracked may be
- * NULL); a script's watch key (or NULL) is declared as KEYS[2], the one key
- * of its answer Redis then tracks (meta.h). */
+/* vfs_read_cmd_argv with *tracked as meta_cmd_track has it (tracked may be NULL). */
 int vfs_read_cmd_argv_track(struct vfs *v, redisReply **reply, int argc, const char *const *argv,
 			    const size_t *lens, bool *tracked);
-int vfs_read_eval_track(struct vfs *v, const char *script, const char *watch, int argc,
-			const char **argv, const size_t *lens, bool *tracked, redisReply **reply);
 /* Opens the metadata route and the buckets for region v->region. */
 int vfs_route_open(struct vfs *v, const char *meta_url, const char *password, char *err,
 		   size_t errlen);
@@ -111,17 +107,28 @@ void vfs_route_close(struct vfs *v);
 /* Re-reads the replicator's low watermark for this region. */
 void vfs_refresh_low_watermark(struct vfs *v);
 
+struct meta_args;
+
 /* vfs_attrs.c: the attribute cache (attr_cache.h), all no-ops when it is off */
 /* Redis reports a changed key (meta_invalidate_fn; arg is the vfs). */
 void vfs_attrs_changed(void *arg, const char *key, size_t len);
-/* Before a command whose answer may be kept. */
-uint64_t vfs_attrs_ticket(struct vfs *v);
-/* The tracked flag to hand to a *_track call: NULL when nothing is cached. */
-bool *vfs_attrs_want(struct vfs *v, bool *tracked);
-/* Attributes read (tracked: as the call said). */
-void vfs_attrs_read(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked);
-/* Attributes this process's change left (tracked: the script read them back). */
-void vfs_attrs_changed_to(struct vfs *v, const struct mcfs_attr *a, uint64_t ticket, bool tracked);
+/* A command whose answer may be kept: the ticket taken before it was sent,
+ * and whether Redis tracks what it read. */
+struct attrs_watch {
+	uint64_t ticket;
+	bool tracked;
+};
+/* Starts w before the command; returns the flag to hand to a *_track call
+ * (NULL when nothing is cached). */
+bool *vfs_attrs_watch(struct vfs *v, struct attrs_watch *w);
+/* A mutating script that reads ino's attributes back (declared as KEYS[2],
+ * meta_eval_op_track), with w started. */
+int vfs_eval_op_watching(struct vfs *v, const char *script, mcfs_ino_t ino, struct meta_args *a,
+			 struct attrs_watch *w, redisReply **rep);
+/* Attributes a watched read found. */
+void vfs_attrs_read(struct vfs *v, const struct mcfs_attr *a, const struct attrs_watch *w);
+/* Attributes this process's watched change left. */
+void vfs_attrs_changed_to(struct vfs *v, const struct mcfs_attr *a, const struct attrs_watch *w);
 /* ino was changed here (or may have been). */
 void vfs_attrs_forget(struct vfs *v, mcfs_ino_t ino);
 bool vfs_attrs_get(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);

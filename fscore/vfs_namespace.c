@@ -34,16 +34,10 @@ static bool read_only_script(const char *script)
 	return strcmp(script, "lookup") == 0;
 }
 
-/* Runs a script; watch (or NULL) is the key of its answer to have tracked,
- * *tracked (may be NULL) as meta_eval_track has it. */
-static int eval_track(struct vfs *v, const char *script, struct meta_args *a, const char *watch,
-		      bool *tracked, redisReply **rep)
+/* A script's call result r, and its reply's status: the reply is kept
+ * only when both say success. */
+static int status_of(int r, redisReply **rep)
 {
-	const char *keys[2] = {v->setting_key, watch};
-	int r = read_only_script(script)
-		    ? vfs_read_eval_track(v, script, watch, a->n, a->v, a->len, tracked, rep)
-		    : meta_eval_op_track(vfs_meta(v), script, watch ? 2 : 1, keys, a->n, a->v,
-					 a->len, tracked, rep);
 	if (r < 0)
 		return r;
 	r = reply_status(*rep);
@@ -56,7 +50,11 @@ static int eval_track(struct vfs *v, const char *script, struct meta_args *a, co
 
 static int eval(struct vfs *v, const char *script, struct meta_args *a, redisReply **rep)
 {
-	return eval_track(v, script, a, NULL, NULL, rep);
+	return status_of(
+	    read_only_script(script)
+		? vfs_read_eval(v, script, a->n, a->v, a->len, rep)
+		: meta_eval_op(vfs_meta(v), script, v->setting_key, a->n, a->v, a->len, rep),
+	    rep);
 }
 
 int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
@@ -67,9 +65,8 @@ int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
 	const char *argv[2] = {"GET", key};
 	size_t lens[2] = {3, vfs_ino_key(v, key, "i:", ino)};
 	redisReply *r = NULL;
-	uint64_t ticket = vfs_attrs_ticket(v);
-	bool tracked;
-	int rc = vfs_read_cmd_argv_track(v, &r, 2, argv, lens, vfs_attrs_want(v, &tracked));
+	struct attrs_watch w;
+	int rc = vfs_read_cmd_argv_track(v, &r, 2, argv, lens, vfs_attrs_watch(v, &w));
 	if (rc < 0)
 		return rc;
 	if (r->type != REDIS_REPLY_STRING) {
@@ -82,7 +79,7 @@ int vfs_getattr_committed(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
 		log_error("inode %llu has damaged attributes", (unsigned long long)ino);
 		return -EIO;
 	}
-	vfs_attrs_read(v, out, ticket, tracked);
+	vfs_attrs_read(v, out, &w);
 	return 0;
 }
 
@@ -182,11 +179,8 @@ int vfs_setattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino,
 	args_i64(&a, sa->guard_ctime.tv_sec);
 	args_i64(&a, sa->guard_ctime.tv_nsec);
 	redisReply *rep = NULL;
-	uint64_t ticket = vfs_attrs_ticket(v);
-	bool tracked;
-	char key[128];
-	vfs_ino_key(v, key, "i:", ino);
-	int r = eval_track(v, "setattr", &a, key, vfs_attrs_want(v, &tracked), &rep);
+	struct attrs_watch w;
+	int r = status_of(vfs_eval_op_watching(v, "setattr", ino, &a, &w, &rep), &rep);
 	if (r < 0) {
 		vfs_attrs_forget(v, ino);
 		return r;
@@ -194,7 +188,7 @@ int vfs_setattr(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino,
 	r = reply_attr(rep, 1, ino, out);
 	meta_reply_free(rep);
 	if (r == 0)
-		vfs_attrs_changed_to(v, out, ticket, tracked); /* the script read them back */
+		vfs_attrs_changed_to(v, out, &w); /* the script read them back */
 	else
 		vfs_attrs_forget(v, ino);
 	if (r == 0)
@@ -240,13 +234,8 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	args_u64(&a, ino_new);
 	args_u64(&a, order);
 	redisReply *rep = NULL;
-	uint64_t ticket = vfs_attrs_ticket(v);
-	bool tracked;
-	char key[128];
-	vfs_ino_key(v, key, "i:", ino_new);
-	const char *keys[2] = {v->setting_key, key};
-	r = meta_eval_op_track(vfs_meta(v), "mknode", 2, keys, a.n, a.v, a.len,
-			       vfs_attrs_want(v, &tracked), &rep);
+	struct attrs_watch w;
+	r = vfs_eval_op_watching(v, "mknode", ino_new, &a, &w, &rep);
 	vfs_attrs_forget(v, dir);
 	if (r < 0)
 		return r;
@@ -256,8 +245,10 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 		r = reply_attr(rep, 2, (mcfs_ino_t)ino, out);
 		/* The script read the new inode back; a file found existing is
 		 * another key, not tracked. */
-		if (r == 0)
-			vfs_attrs_changed_to(v, out, ticket, tracked && out->ino == ino_new);
+		if (r == 0) {
+			w.tracked = w.tracked && out->ino == ino_new;
+			vfs_attrs_changed_to(v, out, &w);
+		}
 		if (r == 0 && pout)
 			r = reply_attr(rep, 3, dir, pout);
 	}

@@ -88,35 +88,24 @@ int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *c
 }
 
 struct script_call {
-	const char *script;
-	int nkeys;
-	const char *const *keys;
+	const char *script, *key;
 	int argc;
 	const char **argv;
 	const size_t *lens;
 	redisReply **reply;
-	bool *tracked;
 };
 
 static int run_script(struct meta *m, void *arg)
 {
 	struct script_call *s = arg;
-	return meta_eval_track(m, s->script, s->nkeys, s->keys, s->argc, s->argv, s->lens,
-			       s->tracked, s->reply);
-}
-
-int vfs_read_eval_track(struct vfs *v, const char *script, const char *watch, int argc,
-			const char **argv, const size_t *lens, bool *tracked, redisReply **reply)
-{
-	const char *keys[2] = {v->setting_key, watch};
-	struct script_call s = {script, watch ? 2 : 1, keys, argc, argv, lens, reply, tracked};
-	return routed(v, run_script, &s);
+	return meta_eval(m, s->script, s->key, s->argc, s->argv, s->lens, s->reply);
 }
 
 int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
 		  const size_t *lens, redisReply **reply)
 {
-	return vfs_read_eval_track(v, script, NULL, argc, argv, lens, NULL, reply);
+	struct script_call s = {script, v->setting_key, argc, argv, lens, reply};
+	return routed(v, run_script, &s);
 }
 
 /* A meta-only region writes into the source's bucket and records the

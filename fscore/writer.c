@@ -480,13 +480,8 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 	args_u64(&a, uid);
 	args_u64(&a, s->writes);
 	redisReply *rep = NULL;
-	uint64_t ticket = vfs_attrs_ticket(w->v);
-	bool tracked;
-	char key[128];
-	vfs_ino_key(w->v, key, "i:", w->ino);
-	const char *keys[2] = {w->v->setting_key, key};
-	int r = meta_eval_op_track(vfs_meta(w->v), "commit_slice", 2, keys, a.n, a.v, a.len,
-				   vfs_attrs_want(w->v, &tracked), &rep);
+	struct attrs_watch watch;
+	int r = vfs_eval_op_watching(w->v, "commit_slice", w->ino, &a, &watch, &rep);
 	if (r < 0) {
 		vfs_attrs_forget(w->v, w->ino);
 		return r;
@@ -498,7 +493,7 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 		r = reply_attr(rep, 1, w->ino, &left);
 	/* The script read them back, so that Redis reports their next change. */
 	if (r == 0)
-		vfs_attrs_changed_to(w->v, &left, ticket, tracked);
+		vfs_attrs_changed_to(w->v, &left, &watch);
 	else
 		vfs_attrs_forget(w->v, w->ino);
 	if (r == 0 && attr)
