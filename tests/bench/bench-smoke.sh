@@ -9,4 +9,4 @@ b="${MCFS_TOP_BUILDDIR:-.}"
 tmpfs=/dev/shm
 [ -d "$tmpfs" ] && [ -w "$tmpfs" ] || tmpfs="${TMPDIR:-/tmp}"
 exec "$b/tests/bench/mcfs-bench" --targets mcfs-file --runs 1 --no-tcp --no-warmup \
-	--tmpfs "$tmpfs" --file-size 16M --files 300 --rand-ops 1000
+	--tmpfs "$tmpfs" --file-size 16M --files 300 --rand-ops 1000 --min-time 0

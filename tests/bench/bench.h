@@ -49,6 +49,7 @@ struct bench_opts {
 	uint64_t rand_ops;
 	unsigned workloads; /* bit (1u << enum bench_wl) per selected workload */
 	uint64_t seed;
+	uint64_t min_time_ns; /* read workloads repeat whole passes until this long */
 	bool lat;
 };
 
@@ -63,7 +64,8 @@ struct bench_listing {
 	cookie3 cookie;
 	cookieverf3 verf;
 	uint8_t *seen;	  /* a bit per small file */
-	uint64_t entries; /* small files seen */
+	uint64_t entries; /* small files seen in this pass */
+	uint64_t listed;  /* small files seen in the passes before */
 	unsigned others;  /* bits: ".", "..", the big file (each may be listed once) */
 	bool busy, eof;
 };
@@ -71,7 +73,9 @@ struct bench_listing {
 /* What the running workload hands out and checks against. */
 struct bench_job {
 	uint64_t next;		/* next item (request number, file number) to start */
-	uint64_t total;		/* items in all */
+	uint64_t total;		/* items in all (passes times pass) */
+	uint64_t pass;		/* items in one pass over the data */
+	uint64_t passes;	/* started */
 	uint64_t stride;	/* between items, for the sampled checks */
 	uint64_t rng;		/* random offsets */
 	uint64_t seed;		/* pattern seed of the big file */
@@ -120,9 +124,29 @@ static inline nfs_fh3 bench_fh3(const struct bench_fh *f)
 static inline void bench_job_reset(struct bench_job *j, uint64_t total)
 {
 	j->next = 0;
-	j->total = total;
+	j->total = j->pass = total;
+	j->passes = 1;
 	j->stride = 1;
 	j->have_verf = false;
+}
+
+/* Whether a workload that may repeat (--min-time) goes on: its timed
+ * interval has not lasted min_time yet. A short interval is at the mercy of
+ * one scheduling hiccup of a shared machine. */
+static inline bool bench_wants_more(const struct bench *b)
+{
+	return b->o.min_time_ns && !b->stop && now_ns() - b->cur->t_start < b->o.min_time_ns;
+}
+
+/* One more pass of the job, if the workload goes on. */
+static inline bool bench_job_another_pass(struct bench *b)
+{
+	struct bench_job *j = &b->job;
+	if (!bench_wants_more(b))
+		return false;
+	j->total += j->pass;
+	j->passes++;
+	return true;
 }
 
 /* Keeps a handle from a reply; -EPROTO if it cannot be an NFSv3 handle. */

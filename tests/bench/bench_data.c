@@ -165,9 +165,9 @@ int data_read_send(struct bench_slot *s, const struct bench_fh *fh, uint64_t off
 static int seqread_issue(struct bench *b, struct bench_slot *s)
 {
 	struct bench_job *j = &b->job;
-	if (j->next >= j->total)
+	if (j->next >= j->total && !bench_job_another_pass(b))
 		return 0;
-	uint64_t off = j->next++ * b->io_size, left = b->o.file_size - off;
+	uint64_t off = j->next++ % j->pass * b->io_size, left = b->o.file_size - off;
 	uint32_t len = left < b->io_size ? (uint32_t)left : b->io_size;
 	return data_read_send(s, &b->big, off, len, j->seed, b->o.file_size, -1);
 }
@@ -184,7 +184,7 @@ int data_seqread(struct bench *b)
 	b->job.producer = WL_SEQWRITE;
 	int rc = conn_run_timed(b, r, seqread_issue);
 	r->ops = r->nlat;
-	r->bytes = b->o.file_size;
+	r->bytes = b->o.file_size * b->job.passes;
 	r->amount = (double)r->bytes / MIB;
 	return rc;
 }
@@ -192,7 +192,7 @@ int data_seqread(struct bench *b)
 static int randread_issue(struct bench *b, struct bench_slot *s)
 {
 	struct bench_job *j = &b->job;
-	if (j->next >= j->total)
+	if (j->next >= j->total && !bench_job_another_pass(b))
 		return 0;
 	j->next++;
 	uint64_t off = rng_next(&j->rng) % (b->o.file_size / BENCH_SMALL) * BENCH_SMALL;
@@ -212,7 +212,7 @@ int data_randread(struct bench *b)
 	b->job.producer = WL_SEQWRITE;
 	int rc = conn_run_timed(b, r, randread_issue);
 	r->ops = r->nlat;
-	r->bytes = b->o.rand_ops * BENCH_SMALL;
+	r->bytes = r->ops * BENCH_SMALL;
 	r->amount = (double)r->ops;
 	return rc;
 }

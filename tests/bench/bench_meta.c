@@ -146,9 +146,9 @@ static void stat_done(struct rpc_context *rpc, int status, void *data, void *pri
 static int stat_issue(struct bench *b, struct bench_slot *s)
 {
 	struct bench_job *j = &b->job;
-	if (j->next >= j->total)
+	if (j->next >= j->total && !bench_job_another_pass(b))
 		return 0;
-	slot_begin(s, j->next++);
+	slot_begin(s, j->next++ % j->pass);
 	slot_name(s, s->arg);
 	LOOKUP3args a;
 	a.what.dir = bench_fh3(&b->dir);
@@ -333,11 +333,26 @@ static void listed(struct rpc_context *rpc, int status, void *data, void *priv)
 	slot_done(s);
 }
 
+/* A complete listing starts again from the top (--min-time). */
+static bool listing_another_pass(struct bench *b, struct bench_listing *l)
+{
+	if (!bench_wants_more(b))
+		return false;
+	l->listed += l->entries;
+	l->entries = 0;
+	l->cookie = 0;
+	memset(l->verf, 0, sizeof(l->verf));
+	memset(l->seen, 0, (b->o.files + 7) / 8);
+	l->others = 0;
+	l->eof = false;
+	return true;
+}
+
 /* One chain per connection: nothing to start while its request is out. */
 static int readdir_issue(struct bench *b, struct bench_slot *s)
 {
 	struct bench_listing *l = &b->job.lists[s->c->index];
-	if (l->busy || l->eof)
+	if (l->busy || (l->eof && !listing_another_pass(b, l)))
 		return 0;
 	READDIRPLUS3args a;
 	a.dir = bench_fh3(&b->dir);
@@ -378,7 +393,7 @@ static void listings_sum(struct bench *b, struct bench_result *r)
 {
 	for (int i = 0; i < b->o.conns; i++) {
 		struct bench_listing *l = &b->job.lists[i];
-		r->entries += l->entries;
+		r->entries += l->listed + l->entries;
 		if (!l->eof && !b->conns[i].dead && !r->errors)
 			result_error(r, "listing on connection %d did not finish", i);
 	}

@@ -41,6 +41,7 @@ static const struct option long_opts[] = {{"url", required_argument, NULL, 'u'},
 					  {"workloads", required_argument, NULL, 'w'},
 					  {"timeout", required_argument, NULL, 't'},
 					  {"seed", required_argument, NULL, 'S'},
+					  {"min-time", required_argument, NULL, 'm'},
 					  {"lat", no_argument, NULL, 'L'},
 					  {"help", no_argument, NULL, 'h'},
 					  {NULL, 0, NULL, 0}};
@@ -51,13 +52,15 @@ static void usage(FILE *out)
 	      "         [--label NAME] [--dir NAME] [--conns N] [--depth N]\n"
 	      "         [--file-size SIZE] [--files N] [--rand-ops N]\n"
 	      "         [--workloads all|seqwrite,seqread,randread,create,stat,readdir,remove]\n"
-	      "         [--timeout SECS] [--seed N] [--lat]\n"
+	      "         [--timeout SECS] [--seed N] [--min-time SECS] [--lat]\n"
 	      "  --label      names the server in the result lines (default nfs)\n"
 	      "  --dir        fresh directory under the export root (default nfsbench-PID)\n"
 	      "  --conns      TCP connections (default 4); --depth requests in flight on each (4)\n"
 	      "  --file-size  of the big file, a multiple of 4K (default 256M)\n"
 	      "  --files      small files (default 5000); --rand-ops 4K random reads (20000)\n"
 	      "  --timeout    seconds an RPC may take (default 60)\n"
+	      "  --min-time   seqread, randread, stat and readdir repeat whole passes\n"
+	      "               until they have run this long (default 0: one pass)\n"
 	      "  --lat        also p90, p99.9 and max latencies\n",
 	      out);
 }
@@ -160,6 +163,10 @@ static int parse_opt(struct bench_opts *o, int c, const char *arg)
 		break;
 	case 'L':
 		o->lat = true;
+		break;
+	case 'm':
+		rc = parse_uint(arg, 0, 3600, &v);
+		o->min_time_ns = v * 1000000000ull;
 		break;
 	default:
 		rc = -EINVAL;
