@@ -27,11 +27,12 @@
 #define COOKIE_GONE  UINT64_MAX
 
 struct page {
-	redisReply *names;   /* names, in cookie order */
-	redisReply *entries; /* packed <I8 ino, B type[, I8 cookie]> per name, or nil */
-	redisReply *attrs;   /* packed attributes per found entry, or nil */
-	size_t n;	     /* names in this page */
-	bool more;	     /* the set holds more after it */
+	redisReply *names;	/* names, in cookie order */
+	redisReply *entries;	/* packed <I8 ino, B type[, I8 cookie]> per name, or nil */
+	redisReply *attrs;	/* packed attributes per entry not in the cache, or nil */
+	struct mcfs_attr *kept; /* per name: attributes from the cache (ino 0: none) */
+	size_t n;		/* names in this page */
+	bool more;		/* the set holds more after it */
 	uint64_t cookie[READDIR_PAGE];
 };
 
@@ -43,6 +44,7 @@ static void page_free(struct page *pg)
 		meta_reply_free(pg->entries);
 	if (pg->attrs)
 		meta_reply_free(pg->attrs);
+	free(pg->kept);
 }
 
 /* Up to size names after cookie; a page holds one less, the last one only
@@ -149,25 +151,57 @@ static int read_cookies(struct vfs *v, mcfs_ino_t dir, struct page *pg, const ch
 	return r;
 }
 
-/* MGET of the found entries' inodes; attr_at[i] is entry i's index in
- * pg->attrs, or -1. */
+/* Keeps the attributes MGET found in the cache, when Redis tracks them. */
+static void keep_attrs(struct vfs *v, const struct page *pg, const int *attr_at,
+		       const struct attrs_watch *w)
+{
+	for (size_t i = 0; w->tracked && i < pg->n; i++) {
+		mcfs_ino_t ino;
+		uint8_t type;
+		if (attr_at[i] < 0 || !entry_of(pg, i, &ino, &type))
+			continue;
+		const redisReply *a = pg->attrs->element[attr_at[i]];
+		struct mcfs_attr ea;
+		if (a->type == REDIS_REPLY_STRING && attr_unpack(a->str, a->len, ino, &ea) == 0)
+			vfs_attrs_read(v, &ea, w);
+	}
+}
+
+/* The found entries' attributes: from the attribute cache, the others
+ * with one MGET, tracked so that the next listing finds them cached.
+ * attr_at[i] is entry i's index in pg->attrs, or -1 (cached or gone). */
 static int read_attrs(struct vfs *v, struct page *pg, const char **args, size_t *lens, int *attr_at)
 {
 	char(*keys)[128] = malloc(pg->n * sizeof(*keys));
-	if (!keys)
+	pg->kept = calloc(pg->n, sizeof(*pg->kept));
+	if (!keys || !pg->kept) {
+		free(keys);
 		return -ENOMEM;
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < pg->n; i++) {
 		mcfs_ino_t ino;
 		uint8_t type;
 		attr_at[i] = -1;
-		if (!entry_of(pg, i, &ino, &type))
+		if (!entry_of(pg, i, &ino, &type) || vfs_attrs_get(v, ino, &pg->kept[i]))
 			continue;
+		pg->kept[i].ino = 0;
 		args[1 + k] = keys[k];
 		lens[1 + k] = vfs_ino_key(v, keys[k], "i:", ino);
 		attr_at[i] = (int)k++;
 	}
-	int r = k ? read_many(v, "MGET", NULL, args, lens, k, &pg->attrs) : 0;
+	struct attrs_watch w;
+	int r = 0;
+	if (k) {
+		args[0] = "MGET";
+		lens[0] = 4;
+		r = vfs_read_cmd_argv_track(v, &pg->attrs, (int)(1 + k), args, lens,
+					    vfs_attrs_watch(v, &w));
+		if (r == 0 && (pg->attrs->type != REDIS_REPLY_ARRAY || pg->attrs->elements != k))
+			r = -EIO;
+		if (r == 0)
+			keep_attrs(v, pg, attr_at, &w);
+	}
 	free(keys);
 	return r;
 }
@@ -206,8 +240,12 @@ static int deliver(struct vfs *v, struct page *pg, const int *attr_at, bool plus
 		}
 		const redisReply *a =
 		    plus && attr_at[i] >= 0 ? pg->attrs->element[attr_at[i]] : NULL;
-		if (a && a->type == REDIS_REPLY_STRING &&
-		    attr_unpack(a->str, a->len, de.ino, &ea) == 0) {
+		if (plus && pg->kept[i].ino) {
+			ea = pg->kept[i];
+			vfs_merge_pending(v, &ea);
+			de.attr = &ea;
+		} else if (a && a->type == REDIS_REPLY_STRING &&
+			   attr_unpack(a->str, a->len, de.ino, &ea) == 0) {
 			vfs_merge_pending(v, &ea);
 			de.attr = &ea;
 		}

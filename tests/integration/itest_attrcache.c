@@ -268,6 +268,61 @@ static void test_tracked_connections_killed(void)
 	nfs_close(nfs_a, fa);
 }
 
+/* The mode a READDIRPLUS listing of dir through gateway A gives name; -1 if
+ * it is not listed, -2 if the listing failed. */
+static int listed_mode(const char *dir, const char *name)
+{
+	struct nfsdir *d = NULL;
+	nfs_set_dircache(nfs_a, 0); /* libnfs's own would answer from its last listing */
+	if (nfs_opendir(nfs_a, dir, &d) != 0)
+		return -2;
+	int mode = -1;
+	for (struct nfsdirent *e; (e = nfs_readdir(nfs_a, d)) != NULL;)
+		if (strcmp(e->name, name) == 0)
+			mode = (int)(e->mode & 07777);
+	nfs_closedir(nfs_a, d);
+	return mode;
+}
+
+struct want_listed {
+	const char *dir, *name;
+	int mode;
+};
+
+static bool listed_as(void *arg)
+{
+	struct want_listed *w = arg;
+	return listed_mode(w->dir, w->name) == w->mode;
+}
+
+/* A listing keeps its entries' attributes in the cache (the next listing
+ * and GETATTRs take them from there): a change through the other gateway
+ * reaches both. */
+static void test_listed_attributes_follow_changes(void)
+{
+	/* Made through B, so that A knows them only from its listing. */
+	CU_ASSERT_EQUAL_FATAL(nfs_mkdir(nfs_b, "/d6"), 0);
+	const char *const paths[3] = {"/d6/g0", "/d6/g1", "/d6/g2"};
+	for (int i = 0; i < 3; i++) {
+		struct nfsfh *fb = create_on(nfs_b, paths[i]);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(fb);
+		nfs_close(nfs_b, fb);
+	}
+	CU_ASSERT_EQUAL(listed_mode("/d6", "g1"), 0644);
+	CU_ASSERT_EQUAL(listed_mode("/d6", "g1"), 0644); /* from the cache now */
+	CU_ASSERT_EQUAL(nfs_chmod(nfs_b, "/d6/g1", 0600), 0);
+	struct want_listed w = {"/d6", "g1", 0600};
+	CU_ASSERT_EQUAL(wait_until(listed_as, &w, SEEN_WITHIN_MS), 0);
+	struct nfsfh *fa = NULL;
+	CU_ASSERT_EQUAL_FATAL(nfs_open(nfs_a, "/d6/g2", O_RDONLY, &fa), 0);
+	CU_ASSERT_EQUAL(listed_mode("/d6", "g2"), 0644);
+	CU_ASSERT_EQUAL(nfs_chmod(nfs_b, "/d6/g2", 0640), 0);
+	CU_ASSERT_EQUAL(seen_mode(fa, 0640), 0);
+	w = (struct want_listed){"/d6", "g2", 0640};
+	CU_ASSERT_EQUAL(wait_until(listed_as, &w, SEEN_WITHIN_MS), 0);
+	nfs_close(nfs_a, fa);
+}
+
 /* And the cache did serve: the gateway says so as it stops. */
 static void test_cache_served(void)
 {
@@ -304,6 +359,7 @@ int main(void)
 	    {"a gateway's own changes are seen at once", test_own_changes_seen_at_once},
 	    {"the report connection killed", test_report_connection_killed},
 	    {"the tracked connections killed", test_tracked_connections_killed},
+	    {"a listing's attributes follow changes", test_listed_attributes_follow_changes},
 	    {"the cache serves", test_cache_served},
 	    {NULL, NULL},
 	};
