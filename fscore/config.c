@@ -41,6 +41,7 @@ void config_defaults(struct mcfs_config *cfg)
 	cfg->readahead_blocks = 4;
 	cfg->attr_cache_entries = 131072;
 	cfg->attr_cache_age_s = 60;
+	cfg->dir_cache_entries = 262144;
 	cfg->deletion_delay_s = 3600;
 	cfg->upload_threads = 16;
 	cfg->max_replica_lag_s = 10;
@@ -106,6 +107,7 @@ static const struct key_desc keys[] = {
     KEY("cache", "readahead", K_UINT, readahead_blocks, 0, 256),
     KEY("cache", "attributes", K_UINT, attr_cache_entries, 0, 100000000),
     KEY("cache", "attribute_age", K_DURATION, attr_cache_age_s, 1, 3600),
+    KEY("cache", "directories", K_UINT, dir_cache_entries, 0, 100000000),
     KEY("data", "deletion_delay", K_DURATION, deletion_delay_s, 0, 3650 * 86400),
     KEY("data", "upload_threads", K_UINT, upload_threads, 1, 1024),
     KEY("data", "write_buffer", K_SIZE, write_buffer, MiB, UINT64_MAX),

@@ -37,6 +37,7 @@ struct mcfs_config {
 	    attr_cache_entries; /* attributes = 131072: inodes whose attributes a gateway keeps */
 	uint64_t
 	    attr_cache_age_s; /* attribute_age = 60s: the longest one serves, reported or not */
+	unsigned dir_cache_entries; /* directories = 262144: listing entries a gateway keeps */
 	/* [data] */
 	uint64_t deletion_delay_s; /* deletion_delay = 1h */
 	unsigned upload_threads;   /* upload_threads = 16 */

@@ -112,6 +112,16 @@ int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t 
 			r = -ENOMEM;
 		}
 	}
+	/* Listings are kept true by the same reports, which come with the
+	 * attribute cache. */
+	if (r == 0 && v->attrs && v->cfg.dir_cache_entries) {
+		v->dirs = dir_cache_new(v->cfg.dir_cache_entries,
+					(unsigned)(v->cfg.attr_cache_age_s * 1000));
+		if (!v->dirs) {
+			snprintf(err, errlen, "out of memory");
+			r = -ENOMEM;
+		}
+	}
 	if (r == 0)
 		r = vfs_route_open(v, opt->meta_url, opt->meta_password, err, errlen);
 	if (r < 0)
@@ -198,6 +208,7 @@ int vfs_close(struct vfs *v)
 	chunk_cache_destroy(v->chunks);
 	vfs_route_close(v);
 	attr_cache_free(v->attrs); /* after the route: its listeners report into it */
+	dir_cache_free(v->dirs);
 	pthread_cond_destroy(&v->bg_cond);
 	pthread_mutex_destroy(&v->bg_lock);
 	co_mutex_destroy(&v->slice_ids.lock);

@@ -18,6 +18,7 @@
 
 #include "attr.h"
 #include "attr_cache.h"
+#include "dir_cache.h"
 #include "config.h"
 
 #define MCFS_NAME_MAX	    255
@@ -42,14 +43,17 @@ struct vfs_options {
 	const char *region;	       /* NULL: the volume's source region */
 	const struct mcfs_config *cfg; /* S3 keys, cache, data settings; NULL for defaults */
 	bool background;	       /* run compaction and deferred deletion threads */
-	/* Keep attributes Redis reports changes of ([cache] attributes): for a
-	 * gateway, whose requests run on coroutines (only they are tracked). */
+	/* Keep attributes and listings Redis reports changes of ([cache]
+	 * attributes, directories): for a gateway, whose requests run on
+	 * coroutines (only they are tracked). */
 	bool cache_attributes;
 };
 
 int vfs_open(const struct vfs_options *opt, struct vfs **out, char *err, size_t errlen);
 /* The attribute cache's counters (all 0 when it is off). */
 void vfs_attr_cache_stats(struct vfs *v, struct attr_cache_stats *out);
+/* The listing cache's counters (all 0 when it is off). */
+void vfs_dir_cache_stats(struct vfs *v, struct dir_cache_stats *out);
 /* Flushes every buffered write, stops background work, releases everything. */
 int vfs_close(struct vfs *v);
 

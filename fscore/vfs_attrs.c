@@ -1,22 +1,29 @@
-/* The gateway's attribute cache (attr_cache.h) and what keeps it true:
- * Redis's reports of changed inode keys, and this process's own changes,
- * which Redis does not report back to the connection that made them. */
+/* The gateway's attribute and listing caches (attr_cache.h, dir_cache.h)
+ * and what keeps them true: Redis's reports of changed keys, and this
+ * process's own changes, which Redis does not report back to the
+ * connection that made them. */
 #include <string.h>
 
 #include "meta_ops.h"
 #include "vfs_impl.h"
 
-void vfs_attrs_changed(void *arg, const char *key, size_t len)
+void vfs_cached_key_changed(void *arg, const char *key, size_t len)
 {
 	struct vfs *v = arg;
 	if (!key) {
 		attr_cache_forget_all(v->attrs);
+		if (v->dirs)
+			dir_cache_forget_all(v->dirs);
 		return;
 	}
-	/* An inode's attributes live at "{VOL}:i:<ino>"; other keys hold nothing cached. */
+	/* "{VOL}:i:<ino>" holds an inode's attributes; "{VOL}:d:<ino>" and
+	 * "{VOL}:o:<ino>" a directory's entries and their order. Other keys
+	 * hold nothing cached. */
 	size_t pl = v->key_prefix_len;
-	if (len <= pl + 2 || memcmp(key, v->key_prefix, pl) != 0 || key[pl] != 'i' ||
-	    key[pl + 1] != ':')
+	if (len <= pl + 2 || memcmp(key, v->key_prefix, pl) != 0 || key[pl + 1] != ':')
+		return;
+	char kind = key[pl];
+	if (kind != 'i' && kind != 'd' && kind != 'o')
 		return;
 	mcfs_ino_t ino = 0;
 	for (size_t i = pl + 2; i < len; i++) {
@@ -24,7 +31,16 @@ void vfs_attrs_changed(void *arg, const char *key, size_t len)
 			return;
 		ino = ino * 10 + (mcfs_ino_t)(key[i] - '0');
 	}
-	attr_cache_forget(v->attrs, ino);
+	if (kind == 'i')
+		attr_cache_forget(v->attrs, ino);
+	else if (v->dirs)
+		dir_cache_forget(v->dirs, ino);
+}
+
+void vfs_dir_changed(struct vfs *v, mcfs_ino_t dir)
+{
+	if (v->dirs && dir)
+		dir_cache_forget(v->dirs, dir);
 }
 
 bool *vfs_attrs_watch(struct vfs *v, struct attrs_watch *w)
@@ -79,4 +95,11 @@ void vfs_attr_cache_stats(struct vfs *v, struct attr_cache_stats *out)
 	memset(out, 0, sizeof(*out));
 	if (v->attrs)
 		attr_cache_stats(v->attrs, out);
+}
+
+void vfs_dir_cache_stats(struct vfs *v, struct dir_cache_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (v->dirs)
+		dir_cache_stats(v->dirs, out);
 }

@@ -9,6 +9,7 @@
 #include "cache.h"
 #include "cosync.h"
 #include "chunk_cache.h"
+#include "dir_cache.h"
 #include "config.h"
 #include "meta.h"
 #include "objstore.h"
@@ -55,6 +56,7 @@ struct vfs {
 	struct block_cache *cache;
 	struct chunk_cache *chunks; /* slice lists of recent reads; NULL: off */
 	struct attr_cache *attrs;   /* attributes Redis tracks for us; NULL: off */
+	struct dir_cache *dirs;	    /* listings Redis tracks for us; NULL: off */
 	struct workpool *io_pool;   /* block uploads and readahead */
 	struct volume_settings vol;
 	struct region_info region;
@@ -110,8 +112,11 @@ void vfs_refresh_low_watermark(struct vfs *v);
 struct meta_args;
 
 /* vfs_attrs.c: the attribute cache (attr_cache.h), all no-ops when it is off */
-/* Redis reports a changed key (meta_invalidate_fn; arg is the vfs). */
-void vfs_attrs_changed(void *arg, const char *key, size_t len);
+/* Redis reports a changed key (meta_invalidate_fn; arg is the vfs): an
+ * inode's attributes, or a directory's entries. */
+void vfs_cached_key_changed(void *arg, const char *key, size_t len);
+/* This process changed dir's entries (created, removed or renamed a name). */
+void vfs_dir_changed(struct vfs *v, mcfs_ino_t dir);
 /* A command whose answer may be kept: the ticket taken before it was sent,
  * and whether Redis tracks what it read. */
 struct attrs_watch {

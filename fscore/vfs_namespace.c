@@ -237,6 +237,7 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	struct attrs_watch w;
 	r = vfs_eval_op_watching(v, "mknode", ino_new, &a, &w, &rep);
 	vfs_attrs_forget(v, dir);
+	vfs_dir_changed(v, dir);
 	if (r < 0)
 		return r;
 	r = reply_status(rep);
@@ -337,6 +338,7 @@ int vfs_link(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, mcfs_ino_
 	r = eval(v, "link", &a, &rep);
 	vfs_attrs_forget(v, ino);
 	vfs_attrs_forget(v, dir);
+	vfs_dir_changed(v, dir);
 	if (r < 0)
 		return r;
 	r = reply_attr(rep, 1, ino, out);
@@ -368,11 +370,14 @@ static int remove_name(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir,
 	redisReply *rep = NULL;
 	r = eval(v, "unlink", &a, &rep);
 	vfs_attrs_forget(v, dir);
+	vfs_dir_changed(v, dir);
 	if (r < 0)
 		return r;
 	int64_t victim;
-	if (reply_int(rep, 2, &victim) == 0)
+	if (reply_int(rep, 2, &victim) == 0) {
 		vfs_attrs_forget(v, (mcfs_ino_t)victim);
+		vfs_dir_changed(v, (mcfs_ino_t)victim); /* a directory removed */
+	}
 	if (parent_out)
 		r = reply_attr(rep, 1, dir, parent_out);
 	meta_reply_free(rep);
@@ -417,13 +422,17 @@ int vfs_rename(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t src_dir, con
 	r = eval(v, "rename", &a, &rep);
 	vfs_attrs_forget(v, src_dir);
 	vfs_attrs_forget(v, dst_dir);
+	vfs_dir_changed(v, src_dir);
+	vfs_dir_changed(v, dst_dir);
 	if (r < 0)
 		return r;
 	int64_t moved, replaced;
 	if (reply_int(rep, 3, &moved) == 0)
 		vfs_attrs_forget(v, (mcfs_ino_t)moved);
-	if (reply_int(rep, 5, &replaced) == 0)
+	if (reply_int(rep, 5, &replaced) == 0) {
 		vfs_attrs_forget(v, (mcfs_ino_t)replaced);
+		vfs_dir_changed(v, (mcfs_ino_t)replaced);
+	}
 	if (src_dir_out)
 		r = reply_attr(rep, 1, src_dir, src_dir_out);
 	if (r == 0 && dst_dir_out)

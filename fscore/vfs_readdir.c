@@ -12,6 +12,12 @@
  * The three reads are not one snapshot; neither is any NFS listing. A name
  * removed between them is left out, and an entry whose inode went away is
  * listed without attributes.
+ *
+ * A page is kept in the listing cache (dir_cache.h) when Redis tracks both
+ * reads and every name had its entry, and the next listing of the
+ * directory is answered from there; the entries' attributes come from the
+ * attribute cache, and only those not in it are read, with one MGET whose
+ * answers are kept too.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,18 +27,19 @@
 #include "log.h"
 #include "meta_ops.h"
 #include "resp.h"
+#include "dir_cache.h"
 #include "vfs_impl.h"
 
 #define READDIR_PAGE 256
 #define COOKIE_GONE  UINT64_MAX
 
 struct page {
-	redisReply *names;	/* names, in cookie order */
-	redisReply *entries;	/* packed <I8 ino, B type[, I8 cookie]> per name, or nil */
-	redisReply *attrs;	/* packed attributes per entry not in the cache, or nil */
-	struct mcfs_attr *kept; /* per name: attributes from the cache (ino 0: none) */
-	size_t n;		/* names in this page */
-	bool more;		/* the set holds more after it */
+	redisReply *names;   /* names, in cookie order */
+	redisReply *entries; /* packed <I8 ino, B type[, I8 cookie]> per name, or nil */
+	size_t n;	     /* names in this page */
+	bool more;	     /* the set holds more after it */
+	bool tracked;	     /* Redis tracks both reads for this gateway */
+	bool scored;	     /* some cookies came from the order set (ZMSCORE) */
 	uint64_t cookie[READDIR_PAGE];
 };
 
@@ -42,21 +49,26 @@ static void page_free(struct page *pg)
 		meta_reply_free(pg->names);
 	if (pg->entries)
 		meta_reply_free(pg->entries);
-	if (pg->attrs)
-		meta_reply_free(pg->attrs);
-	free(pg->kept);
+}
+
+/* The flag a tracked read fills in, when listings are kept. */
+static bool *watch(const struct vfs *v, bool *flag)
+{
+	*flag = false;
+	return v->dirs ? flag : NULL;
 }
 
 /* Up to size names after cookie; a page holds one less, the last one only
  * tells that there are more. */
-static int read_names(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, size_t size, struct page *pg)
+static int read_names(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, size_t size, struct page *pg,
+		      bool *tracked)
 {
 	char key[128], from[24], count[24];
 	from[0] = '(';
 	const char *argv[7] = {"ZRANGEBYSCORE", key, from, "+inf", "LIMIT", "0", count};
 	size_t lens[7] = {13, vfs_ino_key(v, key, "o:", dir), 1 + resp_u64(from + 1, cookie), 4, 5,
 			  1,  resp_u64(count, size)};
-	int r = vfs_read_cmd_argv(v, &pg->names, 7, argv, lens);
+	int r = vfs_read_cmd_argv_track(v, &pg->names, 7, argv, lens, watch(v, tracked));
 	if (r < 0)
 		return r;
 	if (pg->names->type != REDIS_REPLY_ARRAY)
@@ -70,7 +82,7 @@ static int read_names(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, size_t siz
 /* A command with a fixed head (cmd, and key unless NULL) and n more
  * arguments; the reply must be an array of one element per argument. */
 static int read_many(struct vfs *v, const char *cmd, const char *key, const char **args,
-		     size_t *lens, size_t n, redisReply **out)
+		     size_t *lens, size_t n, redisReply **out, bool *tracked)
 {
 	size_t head = key ? 2 : 1;
 	args[0] = cmd;
@@ -79,36 +91,10 @@ static int read_many(struct vfs *v, const char *cmd, const char *key, const char
 		args[1] = key;
 		lens[1] = strlen(key);
 	}
-	int r = vfs_read_cmd_argv(v, out, (int)(head + n), args, lens);
+	int r = vfs_read_cmd_argv_track(v, out, (int)(head + n), args, lens, tracked);
 	if (r == 0 && ((*out)->type != REDIS_REPLY_ARRAY || (*out)->elements != n))
 		r = -EIO;
 	return r;
-}
-
-/* The inode number and type of the page's i-th entry; false when gone. */
-static bool entry_of(const struct page *pg, size_t i, mcfs_ino_t *ino, uint8_t *type)
-{
-	const redisReply *e = pg->entries->element[i];
-	if (e->type != REDIS_REPLY_STRING || (e->len != 9 && e->len != 17))
-		return false;
-	uint64_t x = 0;
-	for (int b = 7; b >= 0; b--)
-		x = x << 8 | (uint8_t)e->str[b];
-	*ino = (mcfs_ino_t)x;
-	*type = (uint8_t)e->str[8];
-	return true;
-}
-
-static int read_entries(struct vfs *v, mcfs_ino_t dir, struct page *pg, const char **args,
-			size_t *lens)
-{
-	char key[128];
-	vfs_ino_key(v, key, "d:", dir);
-	for (size_t i = 0; i < pg->n; i++) {
-		args[2 + i] = pg->names->element[i]->str;
-		lens[2 + i] = pg->names->element[i]->len;
-	}
-	return read_many(v, "HMGET", key, args, lens, pg->n, &pg->entries);
 }
 
 static uint64_t le64(const char *p)
@@ -117,6 +103,29 @@ static uint64_t le64(const char *p)
 	for (int b = 7; b >= 0; b--)
 		x = x << 8 | (uint8_t)p[b];
 	return x;
+}
+
+/* The inode number and type of the page's i-th entry; false when gone. */
+static bool entry_of(const struct page *pg, size_t i, mcfs_ino_t *ino, uint8_t *type)
+{
+	const redisReply *e = pg->entries->element[i];
+	if (e->type != REDIS_REPLY_STRING || (e->len != 9 && e->len != 17))
+		return false;
+	*ino = (mcfs_ino_t)le64(e->str);
+	*type = (uint8_t)e->str[8];
+	return true;
+}
+
+static int read_entries(struct vfs *v, mcfs_ino_t dir, struct page *pg, const char **args,
+			size_t *lens, bool *tracked)
+{
+	char key[128];
+	vfs_ino_key(v, key, "d:", dir);
+	for (size_t i = 0; i < pg->n; i++) {
+		args[2 + i] = pg->names->element[i]->str;
+		lens[2 + i] = pg->names->element[i]->len;
+	}
+	return read_many(v, "HMGET", key, args, lens, pg->n, &pg->entries, watch(v, tracked));
 }
 
 /* Each name's cookie: from its entry, or from the order set for entries
@@ -137,10 +146,11 @@ static int read_cookies(struct vfs *v, mcfs_ino_t dir, struct page *pg, const ch
 	}
 	if (missing == 0)
 		return 0;
+	pg->scored = true;
 	char key[128];
 	vfs_ino_key(v, key, "o:", dir);
 	redisReply *scores = NULL;
-	int r = read_many(v, "ZMSCORE", key, args, lens, missing, &scores);
+	int r = read_many(v, "ZMSCORE", key, args, lens, missing, &scores, NULL);
 	for (size_t k = 0; r == 0 && k < missing; k++) {
 		const redisReply *s = scores->element[k];
 		/* Gone from the order set too: skipped, and no cookie to resume from. */
@@ -151,107 +161,163 @@ static int read_cookies(struct vfs *v, mcfs_ino_t dir, struct page *pg, const ch
 	return r;
 }
 
-/* Keeps the attributes MGET found in the cache, when Redis tracks them. */
-static void keep_attrs(struct vfs *v, const struct page *pg, const int *attr_at,
-		       const struct attrs_watch *w)
+static int read_page(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, size_t size, struct page *pg)
 {
-	for (size_t i = 0; w->tracked && i < pg->n; i++) {
+	memset(pg, 0, sizeof(*pg));
+	bool names_tracked, entries_tracked = false;
+	int r = read_names(v, dir, cookie, size, pg, &names_tracked);
+	if (r < 0 || pg->n == 0) {
+		pg->tracked = names_tracked;
+		return r;
+	}
+	const char **args = malloc((pg->n + 2) * sizeof(*args));
+	size_t *lens = malloc((pg->n + 2) * sizeof(*lens));
+	r = args && lens ? read_entries(v, dir, pg, args, lens, &entries_tracked) : -ENOMEM;
+	if (r == 0)
+		r = read_cookies(v, dir, pg, args, lens);
+	free(args);
+	free(lens);
+	pg->tracked = names_tracked && entries_tracked;
+	return r;
+}
+
+/* The page's names that have their entry, as a segment starting after
+ * cookie; *resume is where the next page starts (past names removed
+ * meanwhile too). *whole: every name had its entry and its cookie. */
+static struct dir_seg *page_to_seg(const struct page *pg, uint64_t cookie, uint64_t *resume,
+				   bool *whole)
+{
+	size_t n = 0, names_len = 0;
+	*resume = cookie;
+	for (size_t i = 0; i < pg->n; i++) {
 		mcfs_ino_t ino;
 		uint8_t type;
-		if (attr_at[i] < 0 || !entry_of(pg, i, &ino, &type))
+		if (pg->cookie[i] != COOKIE_GONE)
+			*resume = pg->cookie[i];
+		if (pg->cookie[i] != COOKIE_GONE && entry_of(pg, i, &ino, &type)) {
+			n++;
+			names_len += pg->names->element[i]->len + 1;
+		}
+	}
+	*whole = n == pg->n;
+	struct dir_seg *s = dir_seg_new(cookie, n, names_len);
+	if (!s)
+		return NULL;
+	char *name = s->names;
+	size_t k = 0;
+	for (size_t i = 0; i < pg->n; i++) {
+		struct dir_seg_entry *e = &s->e[k];
+		if (pg->cookie[i] == COOKIE_GONE || !entry_of(pg, i, &e->ino, &e->type))
 			continue;
-		const redisReply *a = pg->attrs->element[attr_at[i]];
+		size_t len = pg->names->element[i]->len;
+		memcpy(name, pg->names->element[i]->str, len);
+		name[len] = '\0';
+		e->name = name;
+		e->cookie = pg->cookie[i];
+		name += len + 1;
+		k++;
+	}
+	return s;
+}
+
+/* The entries after cookie, from the listing cache or read: a segment (a
+ * reference) and the index of the first one in it; *last: the directory
+ * ends with it; *resume: where the listing goes on after it. */
+static int next_segment(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, size_t size,
+			struct dir_seg **out, size_t *at, bool *last, uint64_t *resume)
+{
+	if (v->dirs && meta_route_reports_settled(v->route) &&
+	    (*out = dir_cache_get(v->dirs, dir, cookie, at, last)) != NULL) {
+		const struct dir_seg *s = *out;
+		*resume = s->n ? s->e[s->n - 1].cookie : cookie;
+		return 0;
+	}
+	uint64_t ticket = v->dirs ? dir_cache_ticket(v->dirs) : 0;
+	struct page pg;
+	int r = read_page(v, dir, cookie, size, &pg);
+	bool whole = false;
+	*out = r == 0 ? page_to_seg(&pg, cookie, resume, &whole) : NULL;
+	if (r == 0 && !*out)
+		r = -ENOMEM;
+	*at = 0;
+	*last = !pg.more;
+	if (r == 0 && v->dirs && pg.tracked && whole && !pg.scored)
+		dir_cache_add(v->dirs, dir, *out, *last, ticket);
+	page_free(&pg);
+	return r;
+}
+
+/* Keeps the attributes MGET found in the cache, when Redis tracks them. */
+static void keep_attrs(struct vfs *v, const struct dir_seg *s, size_t at, const int *attr_at,
+		       const redisReply *attrs, const struct attrs_watch *w)
+{
+	for (size_t i = at; w->tracked && i < s->n; i++) {
+		const redisReply *a = attr_at[i - at] >= 0 ? attrs->element[attr_at[i - at]] : NULL;
 		struct mcfs_attr ea;
-		if (a->type == REDIS_REPLY_STRING && attr_unpack(a->str, a->len, ino, &ea) == 0)
+		if (a && a->type == REDIS_REPLY_STRING &&
+		    attr_unpack(a->str, a->len, s->e[i].ino, &ea) == 0)
 			vfs_attrs_read(v, &ea, w);
 	}
 }
 
-/* The found entries' attributes: from the attribute cache, the others
- * with one MGET, tracked so that the next listing finds them cached.
- * attr_at[i] is entry i's index in pg->attrs, or -1 (cached or gone). */
-static int read_attrs(struct vfs *v, struct page *pg, const char **args, size_t *lens, int *attr_at)
+/* The attributes of entries [at, n) of s: from the attribute cache, the
+ * others with one MGET, tracked so that the next listing finds them
+ * cached. kept[i - at].ino is 0 for an entry whose inode went away. */
+static int read_attrs(struct vfs *v, const struct dir_seg *s, size_t at, struct mcfs_attr *kept)
 {
-	char(*keys)[128] = malloc(pg->n * sizeof(*keys));
-	pg->kept = calloc(pg->n, sizeof(*pg->kept));
-	if (!keys || !pg->kept) {
-		free(keys);
-		return -ENOMEM;
-	}
+	size_t n = s->n - at;
+	char(*keys)[128] = malloc(n * sizeof(*keys));
+	const char **args = malloc((n + 1) * sizeof(*args));
+	size_t *lens = malloc((n + 1) * sizeof(*lens));
+	int *attr_at = malloc(n * sizeof(*attr_at));
+	int r = keys && args && lens && attr_at ? 0 : -ENOMEM;
 	size_t k = 0;
-	for (size_t i = 0; i < pg->n; i++) {
-		mcfs_ino_t ino;
-		uint8_t type;
+	for (size_t i = 0; r == 0 && i < n; i++) {
 		attr_at[i] = -1;
-		if (!entry_of(pg, i, &ino, &type) || vfs_attrs_get(v, ino, &pg->kept[i]))
+		if (vfs_attrs_get(v, s->e[at + i].ino, &kept[i]))
 			continue;
-		pg->kept[i].ino = 0;
+		kept[i].ino = 0;
 		args[1 + k] = keys[k];
-		lens[1 + k] = vfs_ino_key(v, keys[k], "i:", ino);
+		lens[1 + k] = vfs_ino_key(v, keys[k], "i:", s->e[at + i].ino);
 		attr_at[i] = (int)k++;
 	}
+	redisReply *attrs = NULL;
 	struct attrs_watch w;
-	int r = 0;
-	if (k) {
-		args[0] = "MGET";
-		lens[0] = 4;
-		r = vfs_read_cmd_argv_track(v, &pg->attrs, (int)(1 + k), args, lens,
-					    vfs_attrs_watch(v, &w));
-		if (r == 0 && (pg->attrs->type != REDIS_REPLY_ARRAY || pg->attrs->elements != k))
-			r = -EIO;
-		if (r == 0)
-			keep_attrs(v, pg, attr_at, &w);
+	if (r == 0 && k)
+		r = read_many(v, "MGET", NULL, args, lens, k, &attrs, vfs_attrs_watch(v, &w));
+	for (size_t i = 0; r == 0 && k && i < n; i++) {
+		const redisReply *a = attr_at[i] >= 0 ? attrs->element[attr_at[i]] : NULL;
+		if (a && (a->type != REDIS_REPLY_STRING ||
+			  attr_unpack(a->str, a->len, s->e[at + i].ino, &kept[i]) < 0))
+			kept[i].ino = 0;
 	}
+	if (r == 0 && k)
+		keep_attrs(v, s, at, attr_at, attrs, &w);
+	if (attrs)
+		meta_reply_free(attrs);
 	free(keys);
-	return r;
-}
-
-static int read_page(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, bool plus, size_t size,
-		     struct page *pg, int *attr_at)
-{
-	memset(pg, 0, sizeof(*pg));
-	int r = read_names(v, dir, cookie, size, pg);
-	if (r < 0 || pg->n == 0)
-		return r;
-	const char **args = malloc((pg->n + 2) * sizeof(*args));
-	size_t *lens = malloc((pg->n + 2) * sizeof(*lens));
-	r = args && lens ? read_entries(v, dir, pg, args, lens) : -ENOMEM;
-	if (r == 0)
-		r = read_cookies(v, dir, pg, args, lens);
-	if (r == 0 && plus)
-		r = read_attrs(v, pg, args, lens, attr_at);
 	free(args);
 	free(lens);
+	free(attr_at);
 	return r;
 }
 
-/* Hands the page's entries to cb; 1 when cb asked to stop. */
-static int deliver(struct vfs *v, struct page *pg, const int *attr_at, bool plus,
+/* Hands entries [at, n) of s to cb; 1 when cb asked to stop. */
+static int deliver(struct vfs *v, const struct dir_seg *s, size_t at, struct mcfs_attr *attrs,
 		   int (*cb)(const struct vfs_dirent *e, void *arg), void *arg, uint64_t *cookie)
 {
-	for (size_t i = 0; i < pg->n; i++) {
-		uint64_t ck = pg->cookie[i];
-		struct vfs_dirent de = {.name = pg->names->element[i]->str, .cookie = ck};
-		struct mcfs_attr ea;
-		if (!entry_of(pg, i, &de.ino, &de.type)) {
-			if (ck != COOKIE_GONE)
-				*cookie = ck; /* removed meanwhile: not listed */
-			continue;
-		}
-		const redisReply *a =
-		    plus && attr_at[i] >= 0 ? pg->attrs->element[attr_at[i]] : NULL;
-		if (plus && pg->kept[i].ino) {
-			ea = pg->kept[i];
-			vfs_merge_pending(v, &ea);
-			de.attr = &ea;
-		} else if (a && a->type == REDIS_REPLY_STRING &&
-			   attr_unpack(a->str, a->len, de.ino, &ea) == 0) {
-			vfs_merge_pending(v, &ea);
-			de.attr = &ea;
+	for (size_t i = at; i < s->n; i++) {
+		const struct dir_seg_entry *e = &s->e[i];
+		struct vfs_dirent de = {
+		    .name = e->name, .ino = e->ino, .type = e->type, .cookie = e->cookie};
+		struct mcfs_attr *a = attrs ? &attrs[i - at] : NULL;
+		if (a && a->ino) {
+			vfs_merge_pending(v, a);
+			de.attr = a;
 		}
 		if (cb(&de, arg))
 			return 1;
-		*cookie = ck;
+		*cookie = e->cookie;
 	}
 	return 0;
 }
@@ -264,22 +330,30 @@ int vfs_readdir_known(struct vfs *v, const struct mcfs_cred *c, const struct mcf
 		return -ENOTDIR;
 	if (!(vfs_mode_bits(c, da) & 4))
 		return -EACCES;
-	int attr_at[READDIR_PAGE];
 	*eof = false;
 	for (;;) {
-		struct page pg;
 		/* A name more than wanted tells whether the listing goes on. */
 		size_t size = want && want < READDIR_PAGE ? want + 1 : READDIR_PAGE;
-		int r = read_page(v, da->ino, cookie, want_attrs, size, &pg, attr_at);
-		int stop = r == 0 ? deliver(v, &pg, attr_at, want_attrs, cb, arg, &cookie) : 0;
-		bool more = pg.more;
-		page_free(&pg);
+		struct dir_seg *s = NULL;
+		size_t at = 0;
+		bool last = false;
+		uint64_t resume = cookie;
+		int r = next_segment(v, da->ino, cookie, size, &s, &at, &last, &resume);
+		struct mcfs_attr *attrs = NULL;
+		if (r == 0 && want_attrs && at < s->n) {
+			attrs = malloc((s->n - at) * sizeof(*attrs));
+			r = attrs ? read_attrs(v, s, at, attrs) : -ENOMEM;
+		}
+		int stop = r == 0 ? deliver(v, s, at, attrs, cb, arg, &cookie) : 0;
+		free(attrs);
+		dir_seg_put(s);
 		if (r < 0 || stop)
 			return r;
-		if (!more) {
+		if (last) {
 			*eof = true;
 			return 0;
 		}
+		cookie = resume;
 	}
 }
 

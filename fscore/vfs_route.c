@@ -162,7 +162,7 @@ int vfs_route_open(struct vfs *v, const char *meta_url, const char *password, ch
 	    .volume = v->vol.name,
 	    .max_lag_ms = v->cfg.max_replica_lag_s * 1000,
 	    .timeout_ms = (unsigned)(v->cfg.meta_timeout_s * 1000),
-	    .track_fn = v->attrs ? vfs_attrs_changed : NULL,
+	    .track_fn = v->attrs ? vfs_cached_key_changed : NULL,
 	    .track_arg = v,
 	};
 	int r = meta_route_open(&o, &v->route, err, errlen);

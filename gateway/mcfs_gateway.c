@@ -411,6 +411,13 @@ static int shutdown_gateway(bool use_rpcbind)
 		 (unsigned long long)ac.hits, (unsigned long long)ac.misses,
 		 (unsigned long long)ac.puts, (unsigned long long)ac.refused,
 		 (unsigned long long)ac.forgets, (unsigned long long)ac.flushes);
+	struct dir_cache_stats dc;
+	vfs_dir_cache_stats(gw.vfs, &dc);
+	log_info("listing cache: %llu hits, %llu misses, %llu pages kept, %llu turned away, %llu "
+		 "changes heard or made, %llu evictions",
+		 (unsigned long long)dc.hits, (unsigned long long)dc.misses,
+		 (unsigned long long)dc.adds, (unsigned long long)dc.refused,
+		 (unsigned long long)dc.forgets, (unsigned long long)dc.evictions);
 	/* Buffered UNSTABLE data goes to the bucket before we exit. */
 	int r = vfs_close(gw.vfs);
 	if (r < 0)

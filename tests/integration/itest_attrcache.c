@@ -323,6 +323,75 @@ static void test_listed_attributes_follow_changes(void)
 	nfs_close(nfs_a, fa);
 }
 
+static bool listed(void *arg)
+{
+	struct want_listed *w = arg;
+	return listed_mode(w->dir, w->name) >= 0;
+}
+
+static bool not_listed(void *arg)
+{
+	struct want_listed *w = arg;
+	return listed_mode(w->dir, w->name) == -1;
+}
+
+static void make_on(struct nfs_context *nfs, const char *path)
+{
+	struct nfsfh *fh = create_on(nfs, path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fh);
+	nfs_close(nfs, fh);
+}
+
+/* Listings are kept too: names added and removed through the other gateway
+ * reach A's next listings, and A's own changes are in its very next one. */
+static void test_listing_follows_changes(void)
+{
+	CU_ASSERT_EQUAL_FATAL(nfs_mkdir(nfs_a, "/d7"), 0);
+	make_on(nfs_b, "/d7/a");
+	CU_ASSERT_EQUAL(listed_mode("/d7", "a"), 0644);
+	CU_ASSERT_EQUAL(listed_mode("/d7", "a"), 0644); /* from the cache now */
+	make_on(nfs_b, "/d7/b");
+	struct want_listed w = {"/d7", "b", 0};
+	CU_ASSERT_EQUAL(wait_until(listed, &w, SEEN_WITHIN_MS), 0);
+	CU_ASSERT_EQUAL(nfs_unlink(nfs_b, "/d7/a"), 0);
+	w.name = "a";
+	CU_ASSERT_EQUAL(wait_until(not_listed, &w, SEEN_WITHIN_MS), 0);
+
+	/* Own changes: no waiting. */
+	CU_ASSERT_EQUAL_FATAL(nfs_mkdir(nfs_a, "/d8"), 0);
+	CU_ASSERT_EQUAL(listed_mode("/d8", "c"), -1);
+	make_on(nfs_a, "/d7/c");
+	CU_ASSERT_EQUAL(listed_mode("/d7", "c"), 0644);
+	CU_ASSERT_EQUAL(nfs_rename(nfs_a, "/d7/c", "/d8/c"), 0);
+	CU_ASSERT_EQUAL(listed_mode("/d7", "c"), -1);
+	CU_ASSERT_EQUAL(listed_mode("/d8", "c"), 0644);
+	CU_ASSERT_EQUAL(nfs_unlink(nfs_a, "/d7/b"), 0);
+	CU_ASSERT_EQUAL(listed_mode("/d7", "b"), -1);
+	CU_ASSERT_EQUAL(nfs_link(nfs_a, "/d8/c", "/d7/c2"), 0);
+	CU_ASSERT_EQUAL(listed_mode("/d7", "c2"), 0644);
+	CU_ASSERT_EQUAL(nfs_mkdir(nfs_a, "/d8/sub"), 0);
+	CU_ASSERT_EQUAL(listed_mode("/d8", "sub") >= 0, 1);
+	CU_ASSERT_EQUAL(nfs_rmdir(nfs_a, "/d8/sub"), 0);
+	CU_ASSERT_EQUAL(listed_mode("/d8", "sub"), -1);
+}
+
+/* The gateway's count of hits of one cache, from the log line it writes as it stops. */
+static unsigned long long hits_logged(const char *path, const char *what)
+{
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	char line[512];
+	unsigned long long hits = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, what);
+		if (p)
+			hits = strtoull(p + strlen(what), NULL, 10);
+	}
+	fclose(f);
+	return hits;
+}
+
 /* And the cache did serve: the gateway says so as it stops. */
 static void test_cache_served(void)
 {
@@ -332,20 +401,13 @@ static void test_cache_served(void)
 	for (int i = 0; i < 100; i++)
 		CU_ASSERT_EQUAL(nfs_fstat64(nfs_a, fa, &st), 0);
 	nfs_close(nfs_a, fa);
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_EQUAL(listed_mode("/", "f5"), 0644);
 	nfs_destroy_context(nfs_a);
 	nfs_a = NULL;
 	CU_ASSERT_EQUAL_FATAL(gateway_stop(&gw_a), 0);
-	FILE *f = fopen(gw_a.log_path, "r");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	char line[512];
-	unsigned long long hits = 0;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, "attribute cache: ");
-		if (p)
-			hits = strtoull(p + strlen("attribute cache: "), NULL, 10);
-	}
-	fclose(f);
-	CU_ASSERT(hits >= 100);
+	CU_ASSERT(hits_logged(gw_a.log_path, "attribute cache: ") >= 100);
+	CU_ASSERT(hits_logged(gw_a.log_path, "listing cache: ") >= 2);
 	CU_ASSERT_EQUAL(gateway_restart(&gw_a), 0);
 	nfs_a = mount_on(&gw_a);
 	CU_ASSERT_PTR_NOT_NULL(nfs_a);
@@ -360,6 +422,7 @@ int main(void)
 	    {"the report connection killed", test_report_connection_killed},
 	    {"the tracked connections killed", test_tracked_connections_killed},
 	    {"a listing's attributes follow changes", test_listed_attributes_follow_changes},
+	    {"a listing follows changes", test_listing_follows_changes},
 	    {"the cache serves", test_cache_served},
 	    {NULL, NULL},
 	};
