@@ -2,12 +2,20 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #define BUCKETS 1024
 /* Forgets are remembered per slot of directories, so that a forget of one
  * directory turns away few readers of the others. */
 #define FORGET_SLOTS 1024
+
+struct name {
+	struct name *next;
+	mcfs_ino_t ino; /* 0: no such name */
+	uint8_t type;
+	char s[];
+};
 
 struct listing {
 	struct listing *hnext;
@@ -17,8 +25,10 @@ struct listing {
 	struct dir_seg **segs; /* contiguous: each starts after the last cookie of the one before */
 	size_t nsegs, cap;
 	size_t entries;
-	uint64_t end;  /* the last kept entry's cookie; 0 while nothing is kept */
-	bool complete; /* the last segment ends the directory */
+	uint64_t end;	     /* the last kept entry's cookie; 0 while nothing is kept */
+	bool complete;	     /* the last segment ends the directory */
+	struct name **names; /* looked up: a hash of nnames in mask + 1 chains */
+	size_t nnames, mask;
 };
 
 struct dir_cache {
@@ -135,8 +145,14 @@ static void drop(struct dir_cache *c, struct listing *l)
 	lru_unlink(c, l);
 	for (size_t i = 0; i < l->nsegs; i++)
 		dir_seg_put(l->segs[i]);
+	for (size_t i = 0; l->names && i <= l->mask; i++)
+		for (struct name *n = l->names[i], *next; n; n = next) {
+			next = n->next;
+			free(n);
+		}
 	c->entries -= l->entries;
 	c->st.dirs--;
+	free(l->names);
 	free(l->segs);
 	free(l);
 }
@@ -295,11 +311,105 @@ void dir_cache_add(struct dir_cache *c, mcfs_ino_t dir, struct dir_seg *s, bool 
 		added = s->n == 0 ? (l->complete = true)
 				  : make_room(c, l, s->n) && append(c, l, s, last);
 	}
-	if (l && l->nsegs == 0)
+	if (l && l->nsegs == 0 && l->nnames == 0)
 		drop(c, l); /* a listing that could not start */
 	if (added)
 		c->st.adds++;
 	pthread_mutex_unlock(&c->lock);
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211ull;
+	return h;
+}
+
+static struct name *find_name(const struct listing *l, const char *s)
+{
+	if (!l->names)
+		return NULL;
+	struct name *n = l->names[name_hash(s) & l->mask];
+	while (n && strcmp(n->s, s) != 0)
+		n = n->next;
+	return n;
+}
+
+/* Room in the hash for one more name: it doubles when as full as it is wide. */
+static bool names_grow(struct listing *l)
+{
+	if (l->names && l->nnames <= l->mask)
+		return true;
+	size_t width = l->names ? (l->mask + 1) * 2 : 16;
+	struct name **t = calloc(width, sizeof(*t));
+	if (!t)
+		return false;
+	for (size_t i = 0; l->names && i <= l->mask; i++)
+		for (struct name *n = l->names[i], *next; n; n = next) {
+			next = n->next;
+			struct name **slot = &t[name_hash(n->s) & (width - 1)];
+			n->next = *slot;
+			*slot = n;
+		}
+	free(l->names);
+	l->names = t;
+	l->mask = width - 1;
+	return true;
+}
+
+void dir_cache_put_name(struct dir_cache *c, mcfs_ino_t dir, const char *s, mcfs_ino_t ino,
+			uint8_t type, uint64_t ticket)
+{
+	size_t len = strlen(s);
+	pthread_mutex_lock(&c->lock);
+	struct listing *l = find(c, dir);
+	if (overtaken(c, dir, ticket)) {
+		c->st.refused++;
+	} else if (!(l && find_name(l, s))) {
+		struct listing *fresh = l ? NULL : start_listing(c, dir);
+		l = l ? l : fresh;
+		struct name *n =
+		    l && make_room(c, l, 1) && names_grow(l) ? malloc(sizeof(*n) + len + 1) : NULL;
+		if (n) {
+			n->ino = ino;
+			n->type = type;
+			memcpy(n->s, s, len + 1);
+			struct name **slot = &l->names[name_hash(s) & l->mask];
+			n->next = *slot;
+			*slot = n;
+			l->nnames++;
+			l->entries++;
+			c->entries++;
+		}
+		if (fresh && fresh->nnames == 0)
+			drop(c, fresh);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+bool dir_cache_get_name(struct dir_cache *c, mcfs_ino_t dir, const char *s, mcfs_ino_t *ino,
+			uint8_t *type)
+{
+	pthread_mutex_lock(&c->lock);
+	struct listing *l = find(c, dir);
+	if (l && now_ms() >= l->expires_ms) {
+		drop(c, l);
+		c->st.expired++;
+		l = NULL;
+	}
+	const struct name *n = l ? find_name(l, s) : NULL;
+	if (n) {
+		*ino = n->ino;
+		*type = n->type;
+		lru_unlink(c, l);
+		lru_push(c, l);
+		c->st.name_hits++;
+	} else {
+		c->st.name_misses++;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return n != NULL;
 }
 
 void dir_cache_forget(struct dir_cache *c, mcfs_ino_t dir)

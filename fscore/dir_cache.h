@@ -4,7 +4,8 @@
  * as for attributes: attr_cache.h). A listing is kept as the pages it was
  * read in (segments), in cookie order from the directory's start, so that a
  * READDIR at any cookie inside what is kept is answered from memory, the
- * way a client that lists a directory again asks for it.
+ * way a client that lists a directory again asks for it. Names looked up in
+ * it are kept too (found or not), so that a LOOKUP needs no round trip.
  *
  * The rules are those of the attribute cache: only tracked answers go in;
  * every change Redis reports, every change this gateway makes, and
@@ -50,6 +51,7 @@ void dir_seg_put(struct dir_seg *s);
 
 struct dir_cache_stats {
 	uint64_t hits, misses, adds, refused, forgets, flushes, evictions, expired;
+	uint64_t name_hits, name_misses;
 	uint64_t dirs, entries;
 };
 
@@ -70,6 +72,13 @@ struct dir_seg *dir_cache_get(struct dir_cache *c, mcfs_ino_t dir, uint64_t cook
  * dir was forgotten since ticket. */
 void dir_cache_add(struct dir_cache *c, mcfs_ino_t dir, struct dir_seg *s, bool last,
 		   uint64_t ticket);
+/* A name looked up in dir (a tracked read): its inode and type, or ino 0
+ * for "no such name". Kept unless dir was forgotten since ticket. */
+void dir_cache_put_name(struct dir_cache *c, mcfs_ino_t dir, const char *name, mcfs_ino_t ino,
+			uint8_t type, uint64_t ticket);
+/* Whether the name is known in dir: *ino (0: no such name) and *type. */
+bool dir_cache_get_name(struct dir_cache *c, mcfs_ino_t dir, const char *name, mcfs_ino_t *ino,
+			uint8_t *type);
 /* dir's entries changed (or may have). */
 void dir_cache_forget(struct dir_cache *c, mcfs_ino_t dir);
 /* Anything may have changed. */

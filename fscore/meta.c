@@ -682,6 +682,14 @@ int meta_eval_op(struct meta *m, const char *name, const char *key, int argc, co
 	return eval_script(m, name, k, argc, argv, lens, true, NULL, reply);
 }
 
+int meta_eval_track(struct meta *m, const char *name, const char *key, const char *watch, int argc,
+		    const char **argv, const size_t *lens, bool *tracked, redisReply **reply)
+{
+	const char *keys[2] = {key, watch};
+	struct eval_keys k = {2, keys};
+	return eval_script(m, name, k, argc, argv, lens, false, tracked, reply);
+}
+
 int meta_eval_op_track(struct meta *m, const char *name, const char *key, const char *watch,
 		       int argc, const char **argv, const size_t *lens, bool *tracked,
 		       redisReply **reply)

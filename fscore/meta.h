@@ -90,6 +90,10 @@ int meta_tracking_enable(struct meta *m, meta_invalidate_fn fn, void *arg);
 bool meta_tracking_settled(struct meta *m);
 int meta_cmd_track(struct meta *m, redisReply **reply, int argc, const char **argv,
 		   const size_t *lens, bool *tracked);
+/* meta_eval of a read-only script with watch declared as KEYS[2], a key
+ * it reads, so that Redis tracks it. */
+int meta_eval_track(struct meta *m, const char *name, const char *key, const char *watch, int argc,
+		    const char **argv, const size_t *lens, bool *tracked, redisReply **reply);
 /* meta_eval_op with watch declared as KEYS[2]: the key the script reads
  * back, so that Redis tracks it. */
 int meta_eval_op_track(struct meta *m, const char *name, const char *key, const char *watch,

@@ -99,6 +99,9 @@ int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *c
 /* A read-only script, routed like vfs_read_cmdf. */
 int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
 		  const size_t *lens, redisReply **reply);
+/* vfs_read_eval with watch declared as KEYS[2] (meta_eval_track); tracked may be NULL. */
+int vfs_read_eval_track(struct vfs *v, const char *script, const char *watch, int argc,
+			const char **argv, const size_t *lens, bool *tracked, redisReply **reply);
 /* vfs_read_cmd_argv with *tracked as meta_cmd_track has it (tracked may be NULL). */
 int vfs_read_cmd_argv_track(struct vfs *v, redisReply **reply, int argc, const char *const *argv,
 			    const size_t *lens, bool *tracked);

@@ -112,6 +112,31 @@ int vfs_lookup(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const c
 	return vfs_lookup_in(v, c, dir, name, out, &da, &have_dir);
 }
 
+/* A lookup answered from memory: the name from the listing cache, the
+ * directory's and the inode's attributes from the attribute cache (or a
+ * tracked GET that fills it). Returns 1 when the name is not cached. */
+static int lookup_cached(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
+			 struct mcfs_attr *out, struct mcfs_attr *dir_out, bool *have_dir)
+{
+	mcfs_ino_t ino;
+	uint8_t type;
+	if (!v->dirs || !meta_route_reports_settled(v->route) ||
+	    !dir_cache_get_name(v->dirs, dir, name, &ino, &type))
+		return 1;
+	int r = vfs_getattr_committed(v, dir, dir_out);
+	if (r < 0)
+		return r;
+	*have_dir = true;
+	if (dir_out->type != MCFS_DIR)
+		return -ENOTDIR;
+	if (!(vfs_mode_bits(c, dir_out) & 1))
+		return -EACCES;
+	if (!ino)
+		return -ENOENT;
+	/* Gone since (a report on its way): the script tells what is there now. */
+	return vfs_getattr_committed(v, ino, out) == 0 ? 0 : 1;
+}
+
 int vfs_lookup_in(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, const char *name,
 		  struct mcfs_attr *out, struct mcfs_attr *dir_out, bool *have_dir)
 {
@@ -121,17 +146,29 @@ int vfs_lookup_in(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	int r = name_check(name);
 	if (r < 0)
 		return r;
-	char gids[400];
+	r = lookup_cached(v, c, dir, name, out, dir_out, have_dir);
+	if (r <= 0) {
+		if (r == 0)
+			vfs_merge_pending(v, out);
+		return r;
+	}
+	*have_dir = false;
+	char gids[400], watch[128];
 	struct meta_args a;
 	args_init(&a);
 	args_u64(&a, dir);
 	args_str(&a, name);
 	args_cred(&a, c, gids, sizeof(gids));
 	redisReply *rep = NULL;
-	/* Not tracked: the entry's inode is found, not declared (meta.h), and
-	 * having Redis track the directory's attributes cost LOOKUP 12 % of its
-	 * rate in the benchmark, more than caching them saved. */
-	r = vfs_read_eval(v, "lookup", a.n, a.v, a.len, &rep);
+	/* Redis tracks the directory's entries (the script reads the key it
+	 * declares), so that the answer, found or not, can be kept. The
+	 * directory's attributes are not tracked: every create in it would
+	 * then cost a report. */
+	vfs_ino_key(v, watch, "d:", dir);
+	bool tracked = false;
+	uint64_t ticket = v->dirs ? dir_cache_ticket(v->dirs) : 0;
+	r = vfs_read_eval_track(v, "lookup", watch, a.n, a.v, a.len, v->dirs ? &tracked : NULL,
+				&rep);
 	if (r < 0)
 		return r;
 	r = reply_status(rep);
@@ -144,6 +181,9 @@ int vfs_lookup_in(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	if (r == 0)
 		r = reply_attr(rep, 2, (mcfs_ino_t)ino, out);
 	meta_reply_free(rep);
+	if (tracked && (r == 0 || r == -ENOENT))
+		dir_cache_put_name(v->dirs, dir, name, r == 0 ? out->ino : 0,
+				   r == 0 ? out->type : 0, ticket);
 	if (r == 0)
 		vfs_merge_pending(v, out);
 	return r;

@@ -88,23 +88,34 @@ int vfs_read_cmd_argv(struct vfs *v, redisReply **reply, int argc, const char *c
 }
 
 struct script_call {
-	const char *script, *key;
+	const char *script, *key, *watch;
 	int argc;
 	const char **argv;
 	const size_t *lens;
 	redisReply **reply;
+	bool *tracked;
 };
 
 static int run_script(struct meta *m, void *arg)
 {
 	struct script_call *s = arg;
+	if (s->watch)
+		return meta_eval_track(m, s->script, s->key, s->watch, s->argc, s->argv, s->lens,
+				       s->tracked, s->reply);
 	return meta_eval(m, s->script, s->key, s->argc, s->argv, s->lens, s->reply);
 }
 
 int vfs_read_eval(struct vfs *v, const char *script, int argc, const char **argv,
 		  const size_t *lens, redisReply **reply)
 {
-	struct script_call s = {script, v->setting_key, argc, argv, lens, reply};
+	struct script_call s = {script, v->setting_key, NULL, argc, argv, lens, reply, NULL};
+	return routed(v, run_script, &s);
+}
+
+int vfs_read_eval_track(struct vfs *v, const char *script, const char *watch, int argc,
+			const char **argv, const size_t *lens, bool *tracked, redisReply **reply)
+{
+	struct script_call s = {script, v->setting_key, watch, argc, argv, lens, reply, tracked};
 	return routed(v, run_script, &s);
 }
 

@@ -375,6 +375,62 @@ static void test_listing_follows_changes(void)
 	CU_ASSERT_EQUAL(listed_mode("/d8", "sub"), -1);
 }
 
+static int lookup_on_a(const char *path)
+{
+	struct nfs_stat_64 st;
+	return nfs_stat64(nfs_a, path, &st);
+}
+
+static bool found_on_a(void *arg)
+{
+	return lookup_on_a(arg) == 0;
+}
+
+static bool missing_on_a(void *arg)
+{
+	return lookup_on_a(arg) == -ENOENT;
+}
+
+static bool denied_on_a(void *arg)
+{
+	return lookup_on_a(arg) == -EACCES;
+}
+
+/* Names looked up are kept, found or not: names made, removed and renamed
+ * through the other gateway reach A's lookups, A's own at once. */
+static void test_lookups_follow_changes(void)
+{
+	CU_ASSERT_EQUAL_FATAL(nfs_mkdir(nfs_a, "/d9"), 0);
+	make_on(nfs_b, "/d9/x");
+	for (int i = 0; i < 2; i++) { /* the second from memory */
+		CU_ASSERT_EQUAL(lookup_on_a("/d9/x"), 0);
+		CU_ASSERT_EQUAL(lookup_on_a("/d9/y"), -ENOENT);
+	}
+	make_on(nfs_b, "/d9/y");
+	CU_ASSERT_EQUAL(wait_until(found_on_a, "/d9/y", SEEN_WITHIN_MS), 0);
+	CU_ASSERT_EQUAL(nfs_rename(nfs_b, "/d9/x", "/d9/z"), 0);
+	CU_ASSERT_EQUAL(wait_until(missing_on_a, "/d9/x", SEEN_WITHIN_MS), 0);
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/z"), 0);
+
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/w"), -ENOENT);
+	make_on(nfs_a, "/d9/w");
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/w"), 0);
+	CU_ASSERT_EQUAL(nfs_unlink(nfs_a, "/d9/w"), 0);
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/w"), -ENOENT);
+	CU_ASSERT_EQUAL(nfs_rename(nfs_a, "/d9/z", "/d9/w"), 0);
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/z"), -ENOENT);
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/w"), 0);
+	/* Search permission is checked against the directory as it is now. */
+	nfs_set_uid(nfs_a, 1000);
+	nfs_set_gid(nfs_a, 1000);
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/w"), 0);
+	CU_ASSERT_EQUAL(lookup_on_a("/d9/w"), 0);
+	CU_ASSERT_EQUAL(nfs_chmod(nfs_b, "/d9", 0700), 0);
+	CU_ASSERT_EQUAL(wait_until(denied_on_a, "/d9/w", SEEN_WITHIN_MS), 0);
+	nfs_set_uid(nfs_a, 0);
+	nfs_set_gid(nfs_a, 0);
+}
+
 /* The gateway's count of hits of one cache, from the log line it writes as it stops. */
 static unsigned long long hits_logged(const char *path, const char *what)
 {
@@ -423,6 +479,7 @@ int main(void)
 	    {"the tracked connections killed", test_tracked_connections_killed},
 	    {"a listing's attributes follow changes", test_listed_attributes_follow_changes},
 	    {"a listing follows changes", test_listing_follows_changes},
+	    {"lookups follow changes", test_lookups_follow_changes},
 	    {"the cache serves", test_cache_served},
 	    {NULL, NULL},
 	};

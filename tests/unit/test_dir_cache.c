@@ -187,6 +187,61 @@ static void test_age_bound(void)
 	dir_cache_free(c);
 }
 
+static void test_names(void)
+{
+	struct dir_cache *c = dir_cache_new(3, 60000);
+	mcfs_ino_t ino = 99;
+	uint8_t type = 9;
+	CU_ASSERT_FALSE(dir_cache_get_name(c, 5, "a", &ino, &type));
+	dir_cache_put_name(c, 5, "a", 70, 1, dir_cache_ticket(c));
+	dir_cache_put_name(c, 5, "gone", 0, 0, dir_cache_ticket(c)); /* known absent */
+	CU_ASSERT_TRUE(dir_cache_get_name(c, 5, "a", &ino, &type));
+	CU_ASSERT_EQUAL(ino, 70);
+	CU_ASSERT_EQUAL(type, 1);
+	CU_ASSERT_TRUE(dir_cache_get_name(c, 5, "gone", &ino, &type));
+	CU_ASSERT_EQUAL(ino, 0);
+	CU_ASSERT_FALSE(dir_cache_get_name(c, 6, "a", &ino, &type));
+	/* Overtaken: looked up before a change whose forget came first. */
+	uint64_t t = dir_cache_ticket(c);
+	dir_cache_forget(c, 5);
+	CU_ASSERT_FALSE(dir_cache_get_name(c, 5, "a", &ino, &type));
+	dir_cache_put_name(c, 5, "a", 70, 1, t);
+	CU_ASSERT_FALSE(dir_cache_get_name(c, 5, "a", &ino, &type));
+	/* Names count against the bound with the listings' entries. */
+	for (int i = 0; i < 5; i++) {
+		char n[8];
+		snprintf(n, sizeof(n), "n%d", i);
+		dir_cache_put_name(c, 7, n, 100 + (mcfs_ino_t)i, 1, dir_cache_ticket(c));
+	}
+	struct dir_cache_stats st;
+	dir_cache_stats(c, &st);
+	CU_ASSERT(st.entries <= 3);
+	/* Many names in one directory: its table grows and finds them all. */
+	dir_cache_free(c);
+	c = dir_cache_new(10000, 60000);
+	for (int i = 0; i < 1000; i++) {
+		char n[8];
+		snprintf(n, sizeof(n), "m%d", i);
+		dir_cache_put_name(c, 8, n, 1000 + (mcfs_ino_t)i, 1, dir_cache_ticket(c));
+	}
+	bool all = true;
+	for (int i = 0; i < 1000; i++) {
+		char n[8];
+		snprintf(n, sizeof(n), "m%d", i);
+		all =
+		    all && dir_cache_get_name(c, 8, n, &ino, &type) && ino == 1000 + (mcfs_ino_t)i;
+	}
+	CU_ASSERT_TRUE(all);
+	/* A listing may follow names into the same directory, and go with them. */
+	add(c, 8, 0, 5, true);
+	bool last;
+	CU_ASSERT_EQUAL(first_after(c, 8, 0, &last), 10);
+	dir_cache_forget_all(c);
+	CU_ASSERT_FALSE(dir_cache_get_name(c, 8, "m1", &ino, &type));
+	CU_ASSERT_EQUAL(first_after(c, 8, 0, &last), 0);
+	dir_cache_free(c);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -196,6 +251,7 @@ int main(void)
 	    {"forget one, forget all", test_forget},
 	    {"bounded, least recently used go first", test_bound},
 	    {"listings age out", test_age_bound},
+	    {"names looked up", test_names},
 	    {NULL, NULL},
 	};
 	if (test_add_suite("dir_cache", NULL, NULL, tests) < 0)
