@@ -21,15 +21,23 @@ enum mcfs_ftype {
 typedef uint64_t mcfs_ino_t;
 #define MCFS_ROOT_INO 1
 
+/* For hash tables of inodes: numbers are handed out in ranges, so the low
+ * bits alone would crowd a few buckets; a multiplicative hash spreads them. */
+static inline uint64_t mcfs_ino_hash(mcfs_ino_t ino)
+{
+	uint64_t h = ino * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
 struct mcfs_attr {
 	mcfs_ino_t ino;
-	uint8_t type; /* enum mcfs_ftype */
+	uint8_t type;  /* enum mcfs_ftype */
 	uint16_t mode; /* permission bits with suid/sgid/sticky (07777) */
 	uint32_t uid, gid, nlink;
 	uint64_t size;
 	struct timespec atime, mtime, ctime;
 	uint32_t rdev_major, rdev_minor;
-	uint64_t change; /* bumps on every change: NFSv4's change attribute */
+	uint64_t change;   /* bumps on every change: NFSv4's change attribute */
 	mcfs_ino_t parent; /* directories: the parent; others: the first parent */
 	uint32_t generation;
 	bool pending; /* not stored: writes buffered in this gateway are merged in */

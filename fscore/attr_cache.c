@@ -4,12 +4,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "deadline.h"
+#include "lru.h"
+
 /* Enough that loops on different inodes rarely meet on a lock. */
 #define SHARDS 256
 
 struct entry {
-	struct entry *hnext;	     /* hash chain */
-	struct entry *newer, *older; /* LRU: the shard's newest is its head */
+	struct entry *hnext; /* hash chain */
+	struct lru_node lru;
 	long long expires_ms;
 	struct mcfs_attr attr;
 };
@@ -19,7 +22,7 @@ struct shard {
 	struct entry **buckets;
 	size_t mask; /* buckets - 1 */
 	size_t n, max;
-	struct entry *newest, *oldest;
+	struct lru_list lru;
 	uint64_t forgotten; /* the sequence number of the last forget that concerned this shard */
 };
 
@@ -33,29 +36,14 @@ struct attr_cache {
 	struct shard shards[SHARDS];
 };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Inode numbers are handed out in ranges, so the low bits alone would crowd
- * a few shards; a multiplicative hash spreads them. */
-static uint64_t mix(mcfs_ino_t ino)
-{
-	uint64_t h = ino * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
-}
-
 static struct shard *shard_of(struct attr_cache *c, mcfs_ino_t ino)
 {
-	return &c->shards[mix(ino) % SHARDS];
+	return &c->shards[mcfs_ino_hash(ino) % SHARDS];
 }
 
 static struct entry **slot_of(struct shard *s, mcfs_ino_t ino)
 {
-	return &s->buckets[(mix(ino) / SHARDS) & s->mask];
+	return &s->buckets[(mcfs_ino_hash(ino) / SHARDS) & s->mask];
 }
 
 static void stat_add(uint64_t *counter, uint64_t n)
@@ -90,28 +78,9 @@ struct attr_cache *attr_cache_new(size_t max_entries, unsigned max_age_ms)
 	return c;
 }
 
-static void lru_unlink(struct shard *s, struct entry *e)
+static struct entry *oldest(const struct shard *s)
 {
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		s->newest = e->older;
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		s->oldest = e->newer;
-	e->newer = e->older = NULL;
-}
-
-static void lru_push(struct shard *s, struct entry *e)
-{
-	e->older = s->newest;
-	e->newer = NULL;
-	if (s->newest)
-		s->newest->newer = e;
-	s->newest = e;
-	if (!s->oldest)
-		s->oldest = e;
+	return s->lru.oldest ? LRU_ENTRY(s->lru.oldest, struct entry, lru) : NULL;
 }
 
 static void remove_entry(struct shard *s, struct entry *e)
@@ -120,7 +89,7 @@ static void remove_entry(struct shard *s, struct entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(s, e);
+	lru_remove(&s->lru, &e->lru);
 	s->n--;
 	free(e);
 }
@@ -135,8 +104,8 @@ static struct entry *find(struct shard *s, mcfs_ino_t ino)
 
 static void clear_shard(struct shard *s)
 {
-	while (s->oldest)
-		remove_entry(s, s->oldest);
+	while (s->lru.oldest)
+		remove_entry(s, oldest(s));
 }
 
 void attr_cache_free(struct attr_cache *c)
@@ -164,15 +133,14 @@ bool attr_cache_get(struct attr_cache *c, mcfs_ino_t ino, struct mcfs_attr *out)
 	bool hit = false;
 	pthread_mutex_lock(&s->lock);
 	struct entry *e = find(s, ino);
-	if (e && e->expires_ms <= now_ms()) {
+	if (e && e->expires_ms <= coarse_now_ms()) {
 		remove_entry(s, e);
 		stat_add(&c->st.expired, 1);
 		e = NULL;
 	}
 	if (e) {
 		*out = e->attr;
-		lru_unlink(s, e);
-		lru_push(s, e);
+		lru_touch(&s->lru, &e->lru);
 		hit = true;
 	}
 	pthread_mutex_unlock(&s->lock);
@@ -191,10 +159,10 @@ static void store(struct attr_cache *c, struct shard *s, const struct mcfs_attr 
 {
 	struct entry *e = find(s, a->ino);
 	if (e) {
-		lru_unlink(s, e);
+		lru_remove(&s->lru, &e->lru);
 	} else {
-		if (s->n >= s->max && s->oldest) {
-			remove_entry(s, s->oldest);
+		if (s->n >= s->max && s->lru.oldest) {
+			remove_entry(s, oldest(s));
 			stat_add(&c->st.evictions, 1);
 		}
 		e = malloc(sizeof(*e));
@@ -207,8 +175,8 @@ static void store(struct attr_cache *c, struct shard *s, const struct mcfs_attr 
 	}
 	e->attr = *a;
 	e->attr.pending = false;
-	e->expires_ms = now_ms() + c->max_age_ms;
-	lru_push(s, e);
+	e->expires_ms = coarse_now_ms() + c->max_age_ms;
+	lru_add_newest(&s->lru, &e->lru);
 }
 
 void attr_cache_put(struct attr_cache *c, const struct mcfs_attr *a, uint64_t ticket)

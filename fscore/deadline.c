@@ -12,3 +12,10 @@ struct timespec deadline_after_ms(clockid_t clock, long long ms)
 	}
 	return t;
 }
+
+long long coarse_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

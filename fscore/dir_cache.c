@@ -5,6 +5,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "deadline.h"
+#include "lru.h"
+
 #define BUCKETS 1024
 /* Forgets are remembered per slot of directories, so that a forget of one
  * directory turns away few readers of the others. */
@@ -19,7 +22,7 @@ struct name {
 
 struct listing {
 	struct listing *hnext;
-	struct listing *newer, *older; /* LRU: the newest is the head */
+	struct lru_node lru;
 	mcfs_ino_t dir;
 	long long expires_ms;
 	struct dir_seg **segs; /* contiguous: each starts after the last cookie of the one before */
@@ -36,26 +39,13 @@ struct dir_cache {
 	size_t max_entries, entries;
 	unsigned max_age_ms;
 	struct listing *buckets[BUCKETS];
-	struct listing *newest, *oldest;
+	struct lru_list lru;
 	/* Every forget takes the next number; a ticket is the number current
 	 * when it was taken, so "forgotten since the ticket" is a comparison. */
 	uint64_t seq, flushed;
 	uint64_t forgotten[FORGET_SLOTS];
 	struct dir_cache_stats st;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t mix(mcfs_ino_t ino)
-{
-	uint64_t h = ino * 0x9e3779b97f4a7c15ull;
-	return h ^ (h >> 29);
-}
 
 struct dir_seg *dir_seg_new(uint64_t after, size_t n, size_t names_len)
 {
@@ -101,7 +91,7 @@ struct dir_cache *dir_cache_new(size_t max_entries, unsigned max_age_ms)
 
 static struct listing **slot_of(struct dir_cache *c, mcfs_ino_t dir)
 {
-	return &c->buckets[mix(dir) % BUCKETS];
+	return &c->buckets[mcfs_ino_hash(dir) % BUCKETS];
 }
 
 static struct listing *find(struct dir_cache *c, mcfs_ino_t dir)
@@ -112,28 +102,9 @@ static struct listing *find(struct dir_cache *c, mcfs_ino_t dir)
 	return l;
 }
 
-static void lru_unlink(struct dir_cache *c, struct listing *l)
+static struct listing *listing_of(struct lru_node *n)
 {
-	if (l->newer)
-		l->newer->older = l->older;
-	else
-		c->newest = l->older;
-	if (l->older)
-		l->older->newer = l->newer;
-	else
-		c->oldest = l->newer;
-	l->newer = l->older = NULL;
-}
-
-static void lru_push(struct dir_cache *c, struct listing *l)
-{
-	l->older = c->newest;
-	l->newer = NULL;
-	if (c->newest)
-		c->newest->newer = l;
-	c->newest = l;
-	if (!c->oldest)
-		c->oldest = l;
+	return n ? LRU_ENTRY(n, struct listing, lru) : NULL;
 }
 
 static void drop(struct dir_cache *c, struct listing *l)
@@ -142,7 +113,7 @@ static void drop(struct dir_cache *c, struct listing *l)
 	while (*pp != l)
 		pp = &(*pp)->hnext;
 	*pp = l->hnext;
-	lru_unlink(c, l);
+	lru_remove(&c->lru, &l->lru);
 	for (size_t i = 0; i < l->nsegs; i++)
 		dir_seg_put(l->segs[i]);
 	for (size_t i = 0; l->names && i <= l->mask; i++)
@@ -161,8 +132,8 @@ void dir_cache_free(struct dir_cache *c)
 {
 	if (!c)
 		return;
-	while (c->newest)
-		drop(c, c->newest);
+	while (c->lru.newest)
+		drop(c, listing_of(c->lru.newest));
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -208,16 +179,23 @@ static size_t entry_index(const struct dir_seg *s, uint64_t cookie)
 	return lo;
 }
 
-struct dir_seg *dir_cache_get(struct dir_cache *c, mcfs_ino_t dir, uint64_t cookie, size_t *at,
-			      bool *last)
+/* dir's listing, unless it is too old to serve (then it goes); lock held. */
+static struct listing *find_live(struct dir_cache *c, mcfs_ino_t dir)
 {
-	pthread_mutex_lock(&c->lock);
 	struct listing *l = find(c, dir);
-	if (l && now_ms() >= l->expires_ms) {
+	if (l && coarse_now_ms() >= l->expires_ms) {
 		drop(c, l);
 		c->st.expired++;
 		l = NULL;
 	}
+	return l;
+}
+
+struct dir_seg *dir_cache_get(struct dir_cache *c, mcfs_ino_t dir, uint64_t cookie, size_t *at,
+			      bool *last)
+{
+	pthread_mutex_lock(&c->lock);
+	struct listing *l = find_live(c, dir);
 	struct dir_seg *s = NULL;
 	if (l && l->nsegs && cookie < l->end) {
 		size_t k = seg_index(l, cookie);
@@ -231,8 +209,7 @@ struct dir_seg *dir_cache_get(struct dir_cache *c, mcfs_ino_t dir, uint64_t cook
 	}
 	if (s) {
 		__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
-		lru_unlink(c, l);
-		lru_push(c, l);
+		lru_touch(&c->lru, &l->lru);
 		c->st.hits++;
 	} else {
 		c->st.misses++;
@@ -246,8 +223,10 @@ static bool make_room(struct dir_cache *c, const struct listing *keep, size_t n)
 {
 	if (keep->entries + n > c->max_entries)
 		return false;
-	while (c->entries + n > c->max_entries && c->oldest) {
-		struct listing *victim = c->oldest == keep ? keep->newer : c->oldest;
+	while (c->entries + n > c->max_entries && c->lru.oldest) {
+		struct lru_node *old =
+		    c->lru.oldest == &keep->lru ? keep->lru.newer : c->lru.oldest;
+		struct listing *victim = listing_of(old);
 		if (!victim)
 			return false;
 		drop(c, victim);
@@ -262,11 +241,11 @@ static struct listing *start_listing(struct dir_cache *c, mcfs_ino_t dir)
 	if (!l)
 		return NULL;
 	l->dir = dir;
-	l->expires_ms = now_ms() + c->max_age_ms;
+	l->expires_ms = coarse_now_ms() + c->max_age_ms;
 	struct listing **slot = slot_of(c, dir);
 	l->hnext = *slot;
 	*slot = l;
-	lru_push(c, l);
+	lru_add_newest(&c->lru, &l->lru);
 	c->st.dirs++;
 	return l;
 }
@@ -292,7 +271,7 @@ static bool append(struct dir_cache *c, struct listing *l, struct dir_seg *s, bo
 
 static bool overtaken(const struct dir_cache *c, mcfs_ino_t dir, uint64_t ticket)
 {
-	return c->flushed > ticket || c->forgotten[mix(dir) % FORGET_SLOTS] > ticket;
+	return c->flushed > ticket || c->forgotten[mcfs_ino_hash(dir) % FORGET_SLOTS] > ticket;
 }
 
 void dir_cache_add(struct dir_cache *c, mcfs_ino_t dir, struct dir_seg *s, bool last,
@@ -392,18 +371,12 @@ bool dir_cache_get_name(struct dir_cache *c, mcfs_ino_t dir, const char *s, mcfs
 			uint8_t *type)
 {
 	pthread_mutex_lock(&c->lock);
-	struct listing *l = find(c, dir);
-	if (l && now_ms() >= l->expires_ms) {
-		drop(c, l);
-		c->st.expired++;
-		l = NULL;
-	}
+	struct listing *l = find_live(c, dir);
 	const struct name *n = l ? find_name(l, s) : NULL;
 	if (n) {
 		*ino = n->ino;
 		*type = n->type;
-		lru_unlink(c, l);
-		lru_push(c, l);
+		lru_touch(&c->lru, &l->lru);
 		c->st.name_hits++;
 	} else {
 		c->st.name_misses++;
@@ -415,7 +388,7 @@ bool dir_cache_get_name(struct dir_cache *c, mcfs_ino_t dir, const char *s, mcfs
 void dir_cache_forget(struct dir_cache *c, mcfs_ino_t dir)
 {
 	pthread_mutex_lock(&c->lock);
-	c->forgotten[mix(dir) % FORGET_SLOTS] = ++c->seq;
+	c->forgotten[mcfs_ino_hash(dir) % FORGET_SLOTS] = ++c->seq;
 	struct listing *l = find(c, dir);
 	if (l)
 		drop(c, l);
@@ -427,8 +400,8 @@ void dir_cache_forget_all(struct dir_cache *c)
 {
 	pthread_mutex_lock(&c->lock);
 	c->flushed = ++c->seq;
-	while (c->newest)
-		drop(c, c->newest);
+	while (c->lru.newest)
+		drop(c, listing_of(c->lru.newest));
 	c->st.flushes++;
 	pthread_mutex_unlock(&c->lock);
 }

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "lru.h"
 
 /* Temporary files start with this; no key segment may, and list skips them. */
 #define TMP_PREFIX     ".mcfs-tmp."
@@ -44,8 +45,8 @@
 #define FD_MAX_AGE_MS 2000
 
 struct open_obj {
-	struct open_obj *hnext;	      /* hash chain */
-	struct open_obj *prev, *next; /* LRU, most recent first */
+	struct open_obj *hnext; /* hash chain */
+	struct lru_node lru;
 	int fd;
 	unsigned refs;
 	bool dropped; /* deleted: close once the last reader is done */
@@ -57,7 +58,7 @@ struct open_obj {
 struct fd_cache {
 	pthread_mutex_t lock;
 	struct open_obj *hash[FD_HASH];
-	struct open_obj *head, *tail;
+	struct lru_list lru;
 	unsigned n;
 };
 
@@ -322,28 +323,9 @@ static unsigned key_hash(const char *key)
 	return h % FD_HASH;
 }
 
-static void lru_unlink(struct fd_cache *c, struct open_obj *o)
+static struct open_obj *obj_of(struct lru_node *n)
 {
-	if (o->prev)
-		o->prev->next = o->next;
-	else
-		c->head = o->next;
-	if (o->next)
-		o->next->prev = o->prev;
-	else
-		c->tail = o->prev;
-	o->prev = o->next = NULL;
-}
-
-static void lru_front(struct fd_cache *c, struct open_obj *o)
-{
-	o->prev = NULL;
-	o->next = c->head;
-	if (c->head)
-		c->head->prev = o;
-	c->head = o;
-	if (!c->tail)
-		c->tail = o;
+	return LRU_ENTRY(n, struct open_obj, lru);
 }
 
 /* Takes o out of the cache (lock held); it is closed now or by its last reader. */
@@ -354,7 +336,7 @@ static void fd_drop_locked(struct fd_cache *c, struct open_obj *o)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = o->hnext;
-	lru_unlink(c, o);
+	lru_remove(&c->lru, &o->lru);
 	c->n--;
 	o->dropped = true;
 	if (o->refs == 0) {
@@ -374,8 +356,8 @@ static struct open_obj *fd_lookup_locked(struct fd_cache *c, const char *key)
 /* Closes the least recently used entries over the bound (lock held). */
 static void fd_trim_locked(struct fd_cache *c)
 {
-	while (c->tail && c->n > FD_CACHE_MAX)
-		fd_drop_locked(c, c->tail);
+	while (c->lru.oldest && c->n > FD_CACHE_MAX)
+		fd_drop_locked(c, obj_of(c->lru.oldest));
 }
 
 static void fd_release(struct fd_cache *c, struct open_obj *o)
@@ -399,8 +381,8 @@ static void fd_forget(struct fd_cache *c, const char *key)
 
 static void fd_cache_destroy(struct fd_cache *c)
 {
-	while (c->head)
-		fd_drop_locked(c, c->head);
+	while (c->lru.newest)
+		fd_drop_locked(c, obj_of(c->lru.newest));
 	pthread_mutex_destroy(&c->lock);
 }
 
@@ -419,8 +401,7 @@ static int fd_acquire(struct file_store *fs, const char *key, struct open_obj **
 	}
 	if (o) {
 		o->refs++;
-		lru_unlink(c, o);
-		lru_front(c, o);
+		lru_touch(&c->lru, &o->lru);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (o) {
@@ -453,7 +434,7 @@ static int fd_acquire(struct file_store *fs, const char *key, struct open_obj **
 	unsigned h = key_hash(key);
 	o->hnext = c->hash[h];
 	c->hash[h] = o;
-	lru_front(c, o);
+	lru_add_newest(&c->lru, &o->lru);
 	c->n++;
 	fd_trim_locked(c);
 	pthread_mutex_unlock(&c->lock);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "lru.h"
+
 #define DRC_DEFAULT_ENTRIES 4096
 #define DRC_DEFAULT_AGE_S   120
 #define DRC_MAX_ENTRIES	    (1u << 24)
@@ -39,7 +41,7 @@ struct drc_ident {
 
 struct drc_entry {
 	struct drc_entry *hnext;
-	struct drc_entry *prev, *next; /* LRU: head is the most recent */
+	struct lru_node lru;
 	struct drc_ident id;
 	bool done;
 	long long stamp_ms; /* when it finished (age counts from there) */
@@ -53,7 +55,7 @@ struct drc {
 	size_t mask; /* buckets - 1 */
 	long long max_age_ms;
 	struct drc_entry **buckets;
-	struct drc_entry *head, *tail;
+	struct lru_list lru;
 };
 
 static long long drc_now_ms(void)
@@ -186,15 +188,19 @@ static void entry_free(struct drc_entry *e)
 	free(e);
 }
 
+static struct drc_entry *coldest(const struct drc *d)
+{
+	return LRU_ENTRY(d->lru.oldest, struct drc_entry, lru);
+}
+
 void drc_destroy(struct drc *d)
 {
 	if (!d)
 		return;
-	struct drc_entry *e = d->head;
-	while (e) {
-		struct drc_entry *next = e->next;
+	while (d->lru.oldest) {
+		struct drc_entry *e = coldest(d);
+		lru_remove(&d->lru, &e->lru);
 		entry_free(e);
-		e = next;
 	}
 	pthread_mutex_destroy(&d->lock);
 	free(d->buckets);
@@ -209,36 +215,12 @@ static struct drc_entry *find_locked(struct drc *d, const struct drc_ident *id)
 	return NULL;
 }
 
-static void lru_unlink(struct drc *d, struct drc_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		d->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		d->tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_push(struct drc *d, struct drc_entry *e)
-{
-	e->prev = NULL;
-	e->next = d->head;
-	if (d->head)
-		d->head->prev = e;
-	else
-		d->tail = e;
-	d->head = e;
-}
-
 static void insert_locked(struct drc *d, struct drc_entry *e)
 {
 	struct drc_entry **b = &d->buckets[e->id.hash & d->mask];
 	e->hnext = *b;
 	*b = e;
-	lru_push(d, e);
+	lru_add_newest(&d->lru, &e->lru);
 	d->count++;
 }
 
@@ -248,7 +230,7 @@ static void remove_locked(struct drc *d, struct drc_entry *e)
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
-	lru_unlink(d, e);
+	lru_remove(&d->lru, &e->lru);
 	d->count--;
 	entry_free(e);
 }
@@ -261,10 +243,10 @@ static bool expired(const struct drc *d, const struct drc_entry *e, long long no
 /* Drops old answers from the cold end, then the coldest entries until one more fits. */
 static void make_room_locked(struct drc *d, long long now)
 {
-	while (d->tail && expired(d, d->tail, now))
-		remove_locked(d, d->tail);
-	while (d->count >= d->max_entries)
-		remove_locked(d, d->tail);
+	while (d->lru.oldest && expired(d, coldest(d), now))
+		remove_locked(d, coldest(d));
+	while (d->count >= d->max_entries && d->lru.oldest)
+		remove_locked(d, coldest(d));
 }
 
 enum drc_verdict drc_begin(struct drc *d, const struct drc_key *k, void **reply, size_t *reply_len)
@@ -297,8 +279,7 @@ enum drc_verdict drc_begin(struct drc *d, const struct drc_key *k, void **reply,
 			memcpy(copy, e->reply, e->reply_len);
 			*reply = copy;
 			*reply_len = e->reply_len;
-			lru_unlink(d, e);
-			lru_push(d, e);
+			lru_touch(&d->lru, &e->lru);
 			v = DRC_REPLAY;
 		}
 		pthread_mutex_unlock(&d->lock);
@@ -351,8 +332,7 @@ void drc_finish(struct drc *d, const struct drc_key *k, const void *reply, size_
 			e->reply_len = reply_len;
 			e->done = true;
 			e->stamp_ms = now;
-			lru_unlink(d, e);
-			lru_push(d, e);
+			lru_touch(&d->lru, &e->lru);
 		} else {
 			free(copy);
 		}
