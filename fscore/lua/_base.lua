@@ -59,7 +59,13 @@ end
 local function watch(key) call('EXISTS', key) end
 
 local function get_attr(ino) return unpack_attr(call('GET', k_inode(ino))) end
-local function put_attr(ino, a) call('SET', k_inode(ino), pack_attr(a)) end
+-- Returns the packed attributes, for a script that answers with them too
+-- (packing is a good part of a small script's time).
+local function put_attr(ino, a)
+	local packed = pack_attr(a)
+	call('SET', k_inode(ino), packed)
+	return packed
+end
 
 -- ctime (and mtime for content changes) move forward, and so does the change counter.
 local function touch(a, s, ns, content)

@@ -62,7 +62,7 @@ local function k_open(ino) return P .. ':open:' .. id(ino) end
 
 -- Drops one link of a non-directory; frees it, or parks it as an orphan
 -- while some gateway session still has it open (freed on the last close).
--- True when it was freed.
+-- True when it was freed; else false and its packed attributes.
 local function drop_link(ino, a, dir, s, ns)
 	a.nlink = a.nlink - 1
 	touch(a, s, ns, false)
@@ -70,15 +70,12 @@ local function drop_link(ino, a, dir, s, ns)
 	if a.nlink <= 0 then
 		if call('EXISTS', k_open(ino)) == 1 then
 			a.nlink = 0
-			put_attr(ino, a)
 			call('HSET', K_ORPHANS, id(ino), s)
-		else
-			free_inode(ino, a)
-			return true
+			return false, put_attr(ino, a)
 		end
-	else
-		put_attr(ino, a)
+		free_inode(ino, a)
+		return true
 	end
-	return false
+	return false, put_attr(ino, a)
 end
 

@@ -71,17 +71,18 @@ elseif sdir ~= ddir then
 	parent_add(ino, a, ddir)
 end
 touch(a, s, ns, false)
-put_attr(ino, a)
+local packed = put_attr(ino, a)
 touch(sa, s, ns, true)
+local spacked, dpacked
 if sdir == ddir then
 	sa.nlink = da.nlink
-	put_attr(sdir, sa)
-	da = sa
+	spacked = put_attr(sdir, sa)
+	dpacked = spacked
 else
 	touch(da, s, ns, true)
-	put_attr(sdir, sa)
-	put_attr(ddir, da)
+	spacked = put_attr(sdir, sa)
+	dpacked = put_attr(ddir, da)
 end
 local vleft = ''
 if victim and va then vleft = call('GET', k_inode(victim)) or '' end
-return op_finish(opid, {0, pack_attr(sa), pack_attr(da), ino, pack_attr(a), victim or 0, vleft})
+return op_finish(opid, {0, spacked, dpacked, ino, packed, victim or 0, vleft})

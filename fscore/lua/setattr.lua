@@ -69,6 +69,6 @@ end
 if has(64) then a.atime, a.atime_ns = s, ns elseif has(16) then a.atime, a.atime_ns = at_s, at_ns end
 if has(128) then a.mtime, a.mtime_ns = s, ns elseif has(32) then a.mtime, a.mtime_ns = mt_s, mt_ns end
 touch(a, s, ns, content)
-put_attr(ino, a)
+local packed = put_attr(ino, a)
 watch(k_inode(ino))
-return op_finish(opid, {0, pack_attr(a)})
+return op_finish(opid, {0, packed})

@@ -29,12 +29,10 @@ if is_dir then
 	pa.nlink = pa.nlink - 1
 	free_inode(ino, a)
 	touch(pa, s, ns, true)
-	put_attr(parent, pa)
-	return {0, pack_attr(pa), ino, ''}
+	return {0, put_attr(parent, pa), ino, ''}
 end
 if a.type == T_DIR then return {EISDIR} end
 dir_remove(parent, name)
-local freed = drop_link(ino, a, parent, s, ns)
+local freed, left = drop_link(ino, a, parent, s, ns)
 touch(pa, s, ns, true)
-put_attr(parent, pa)
-return {0, pack_attr(pa), ino, freed and '' or pack_attr(a)}
+return {0, put_attr(parent, pa), ino, freed and '' or left}

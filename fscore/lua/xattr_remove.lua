@@ -10,5 +10,4 @@ if not may(a, uid, gids, 2) and uid ~= a.uid then return op_finish(opid, {EACCES
 if call('HDEL', k_xattr(ino), name) == 0 then return op_finish(opid, {ENODATA}) end
 local s, ns = now()
 touch(a, s, ns, false)
-put_attr(ino, a)
-return op_finish(opid, {0, pack_attr(a)})
+return op_finish(opid, {0, put_attr(ino, a)})

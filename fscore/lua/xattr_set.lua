@@ -14,5 +14,4 @@ if call('HLEN', k_xattr(ino)) >= 1024 and not exists then return op_finish(opid,
 call('HSET', k_xattr(ino), name, value)
 local s, ns = now()
 touch(a, s, ns, false)
-put_attr(ino, a)
-return op_finish(opid, {0, pack_attr(a)})
+return op_finish(opid, {0, put_attr(ino, a)})
