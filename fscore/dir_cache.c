@@ -345,9 +345,9 @@ void dir_cache_put_name(struct dir_cache *c, mcfs_ino_t dir, const char *s, mcfs
 	struct listing *l = find(c, dir);
 	if (overtaken(c, dir, ticket)) {
 		c->st.refused++;
-	} else if (!(l && find_name(l, s))) {
-		struct listing *fresh = l ? NULL : start_listing(c, dir);
-		l = l ? l : fresh;
+	} else if (!l || !find_name(l, s)) {
+		if (!l)
+			l = start_listing(c, dir);
 		struct name *n =
 		    l && make_room(c, l, 1) && names_grow(l) ? malloc(sizeof(*n) + len + 1) : NULL;
 		if (n) {
@@ -361,8 +361,8 @@ void dir_cache_put_name(struct dir_cache *c, mcfs_ino_t dir, const char *s, mcfs
 			l->entries++;
 			c->entries++;
 		}
-		if (fresh && fresh->nnames == 0)
-			drop(c, fresh);
+		if (l && l->nsegs == 0 && l->nnames == 0)
+			drop(c, l); /* a listing that could not start */
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -39,6 +39,7 @@ void vfs_cached_key_changed(void *arg, const char *key, size_t len)
 
 void vfs_dir_changed(struct vfs *v, mcfs_ino_t dir)
 {
+	vfs_attrs_forget(v, dir);
 	if (v->dirs && dir)
 		dir_cache_forget(v->dirs, dir);
 }
@@ -82,12 +83,16 @@ void vfs_attrs_forget(struct vfs *v, mcfs_ino_t ino)
 		attr_cache_forget(v->attrs, ino);
 }
 
-bool vfs_attrs_get(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
+bool vfs_attrs_servable(struct vfs *v)
 {
 	/* Settled first: a report that arrives after it is of a change
 	 * concurrent with this read, which may then be answered from before. */
-	return v->attrs && meta_route_reports_settled(v->route) &&
-	       attr_cache_get(v->attrs, ino, out);
+	return v->attrs && meta_route_reports_settled(v->route);
+}
+
+bool vfs_attrs_get(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out)
+{
+	return vfs_attrs_servable(v) && attr_cache_get(v->attrs, ino, out);
 }
 
 void vfs_attr_cache_stats(struct vfs *v, struct attr_cache_stats *out)

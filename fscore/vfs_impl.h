@@ -118,7 +118,8 @@ struct meta_args;
 /* Redis reports a changed key (meta_invalidate_fn; arg is the vfs): an
  * inode's attributes, or a directory's entries. */
 void vfs_cached_key_changed(void *arg, const char *key, size_t len);
-/* This process changed dir's entries (created, removed or renamed a name). */
+/* This process changed dir's entries (created, removed or renamed a name),
+ * and so its attributes: both are forgotten. Also for an inode removed. */
 void vfs_dir_changed(struct vfs *v, mcfs_ino_t dir);
 /* A command whose answer may be kept: the ticket taken before it was sent,
  * and whether Redis tracks what it read. */
@@ -139,6 +140,9 @@ void vfs_attrs_read(struct vfs *v, const struct mcfs_attr *a, const struct attrs
 void vfs_attrs_changed_to(struct vfs *v, const struct mcfs_attr *a, const struct attrs_watch *w);
 /* ino was changed here (or may have been). */
 void vfs_attrs_forget(struct vfs *v, mcfs_ino_t ino);
+/* Whether cached attributes may be served now: every report that reached
+ * this process has been read. A batch checks once and reads the cache. */
+bool vfs_attrs_servable(struct vfs *v);
 bool vfs_attrs_get(struct vfs *v, mcfs_ino_t ino, struct mcfs_attr *out);
 
 /* vfs.c */

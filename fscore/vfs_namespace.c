@@ -276,7 +276,6 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	redisReply *rep = NULL;
 	struct attrs_watch w;
 	r = vfs_eval_op_watching(v, "mknode", ino_new, &a, &w, &rep);
-	vfs_attrs_forget(v, dir);
 	vfs_dir_changed(v, dir);
 	if (r < 0)
 		return r;
@@ -377,7 +376,6 @@ int vfs_link(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, mcfs_ino_
 	redisReply *rep = NULL;
 	r = eval(v, "link", &a, &rep);
 	vfs_attrs_forget(v, ino);
-	vfs_attrs_forget(v, dir);
 	vfs_dir_changed(v, dir);
 	if (r < 0)
 		return r;
@@ -409,14 +407,12 @@ static int remove_name(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir,
 	args_cred(&a, c, gids, sizeof(gids));
 	redisReply *rep = NULL;
 	r = eval(v, "unlink", &a, &rep);
-	vfs_attrs_forget(v, dir);
 	vfs_dir_changed(v, dir);
 	if (r < 0)
 		return r;
 	int64_t victim;
 	if (reply_int(rep, 2, &victim) == 0) {
-		vfs_attrs_forget(v, (mcfs_ino_t)victim);
-		vfs_dir_changed(v, (mcfs_ino_t)victim); /* a directory removed */
+		vfs_dir_changed(v, (mcfs_ino_t)victim); /* perhaps a directory */
 	}
 	if (parent_out)
 		r = reply_attr(rep, 1, dir, parent_out);
@@ -460,8 +456,6 @@ int vfs_rename(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t src_dir, con
 	args_str(&a, flags & VFS_RENAME_NOREPLACE ? "1" : "0");
 	redisReply *rep = NULL;
 	r = eval(v, "rename", &a, &rep);
-	vfs_attrs_forget(v, src_dir);
-	vfs_attrs_forget(v, dst_dir);
 	vfs_dir_changed(v, src_dir);
 	vfs_dir_changed(v, dst_dir);
 	if (r < 0)
@@ -470,7 +464,6 @@ int vfs_rename(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t src_dir, con
 	if (reply_int(rep, 3, &moved) == 0)
 		vfs_attrs_forget(v, (mcfs_ino_t)moved);
 	if (reply_int(rep, 5, &replaced) == 0) {
-		vfs_attrs_forget(v, (mcfs_ino_t)replaced);
 		vfs_dir_changed(v, (mcfs_ino_t)replaced);
 	}
 	if (src_dir_out)

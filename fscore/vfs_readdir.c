@@ -247,59 +247,59 @@ static int next_segment(struct vfs *v, mcfs_ino_t dir, uint64_t cookie, size_t s
 	return r;
 }
 
-/* Keeps the attributes MGET found in the cache, when Redis tracks them. */
-static void keep_attrs(struct vfs *v, const struct dir_seg *s, size_t at, const int *attr_at,
-		       const redisReply *attrs, const struct attrs_watch *w)
-{
-	for (size_t i = at; w->tracked && i < s->n; i++) {
-		const redisReply *a = attr_at[i - at] >= 0 ? attrs->element[attr_at[i - at]] : NULL;
-		struct mcfs_attr ea;
-		if (a && a->type == REDIS_REPLY_STRING &&
-		    attr_unpack(a->str, a->len, s->e[i].ino, &ea) == 0)
-			vfs_attrs_read(v, &ea, w);
-	}
-}
-
-/* The attributes of entries [at, n) of s: from the attribute cache, the
- * others with one MGET, tracked so that the next listing finds them
- * cached. kept[i - at].ino is 0 for an entry whose inode went away. */
-static int read_attrs(struct vfs *v, const struct dir_seg *s, size_t at, struct mcfs_attr *kept)
+/* One tracked MGET for the entries of [at, n) of s whose kept[] is empty
+ * (ino 0): what it finds fills kept and the attribute cache. */
+static int read_missing_attrs(struct vfs *v, const struct dir_seg *s, size_t at,
+			      struct mcfs_attr *kept, size_t missing)
 {
 	size_t n = s->n - at;
-	char(*keys)[128] = malloc(n * sizeof(*keys));
-	const char **args = malloc((n + 1) * sizeof(*args));
-	size_t *lens = malloc((n + 1) * sizeof(*lens));
-	int *attr_at = malloc(n * sizeof(*attr_at));
-	int r = keys && args && lens && attr_at ? 0 : -ENOMEM;
-	size_t k = 0;
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		attr_at[i] = -1;
-		if (vfs_attrs_get(v, s->e[at + i].ino, &kept[i]))
+	char(*keys)[128] = malloc(missing * sizeof(*keys));
+	const char **args = malloc((missing + 1) * sizeof(*args));
+	size_t *lens = malloc((missing + 1) * sizeof(*lens));
+	int r = keys && args && lens ? 0 : -ENOMEM;
+	for (size_t i = 0, k = 0; r == 0 && i < n; i++) {
+		if (kept[i].ino)
 			continue;
-		kept[i].ino = 0;
 		args[1 + k] = keys[k];
 		lens[1 + k] = vfs_ino_key(v, keys[k], "i:", s->e[at + i].ino);
-		attr_at[i] = (int)k++;
+		k++;
 	}
 	redisReply *attrs = NULL;
 	struct attrs_watch w;
-	if (r == 0 && k)
-		r = read_many(v, "MGET", NULL, args, lens, k, &attrs, vfs_attrs_watch(v, &w));
-	for (size_t i = 0; r == 0 && k && i < n; i++) {
-		const redisReply *a = attr_at[i] >= 0 ? attrs->element[attr_at[i]] : NULL;
-		if (a && (a->type != REDIS_REPLY_STRING ||
-			  attr_unpack(a->str, a->len, s->e[at + i].ino, &kept[i]) < 0))
-			kept[i].ino = 0;
+	if (r == 0)
+		r = read_many(v, "MGET", NULL, args, lens, missing, &attrs, vfs_attrs_watch(v, &w));
+	for (size_t i = 0, k = 0; r == 0 && i < n; i++) {
+		if (kept[i].ino)
+			continue;
+		const redisReply *a = attrs->element[k++];
+		if (a->type == REDIS_REPLY_STRING &&
+		    attr_unpack(a->str, a->len, s->e[at + i].ino, &kept[i]) == 0)
+			vfs_attrs_read(v, &kept[i], &w);
+		else
+			kept[i].ino = 0; /* the inode went away */
 	}
-	if (r == 0 && k)
-		keep_attrs(v, s, at, attr_at, attrs, &w);
 	if (attrs)
 		meta_reply_free(attrs);
 	free(keys);
 	free(args);
 	free(lens);
-	free(attr_at);
 	return r;
+}
+
+/* The attributes of entries [at, n) of s: from the attribute cache, the
+ * others read so that the next listing finds them cached. kept[i - at].ino
+ * is 0 for an entry whose inode went away. */
+static int read_attrs(struct vfs *v, const struct dir_seg *s, size_t at, struct mcfs_attr *kept)
+{
+	bool cached = vfs_attrs_servable(v); /* checked once for the page */
+	size_t missing = 0;
+	for (size_t i = 0; i < s->n - at; i++) {
+		if (cached && attr_cache_get(v->attrs, s->e[at + i].ino, &kept[i]))
+			continue;
+		kept[i].ino = 0;
+		missing++;
+	}
+	return missing ? read_missing_attrs(v, s, at, kept, missing) : 0;
 }
 
 /* Hands entries [at, n) of s to cb; 1 when cb asked to stop. */
