@@ -146,3 +146,44 @@ redisReply *redis_server_cmd(const struct redis_server *rs, const char *fmt, ...
 	redisFree(c);
 	return r;
 }
+
+/* The replication offset ROLE reports at host:port: a primary's own, a
+ * replica's applied one; -1 if unknown. */
+static long long role_offset(const char *host, int port)
+{
+	struct timeval tv = {.tv_sec = 5};
+	redisContext *c = redisConnectWithTimeout(host, port, tv);
+	redisReply *r = c && !c->err ? redisCommand(c, "ROLE") : NULL;
+	long long off = -1;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
+		const redisReply *e = r->elements >= 5 ? r->element[4] : r->element[1];
+		if (e->type == REDIS_REPLY_INTEGER)
+			off = e->integer;
+	}
+	if (r)
+		freeReplyObject(r);
+	if (c)
+		redisFree(c);
+	return off;
+}
+
+struct caught_up {
+	const char *host;
+	int port;
+	long long offset;
+};
+
+static bool caught_up(void *arg)
+{
+	struct caught_up *c = arg;
+	return role_offset(c->host, c->port) >= c->offset;
+}
+
+int redis_wait_replicated(int primary_port, const char *replica_host, int replica_port,
+			  int timeout_ms)
+{
+	struct caught_up c = {replica_host, replica_port, role_offset("127.0.0.1", primary_port)};
+	if (c.offset < 0)
+		return -ECONNREFUSED;
+	return wait_until(caught_up, &c, timeout_ms);
+}

@@ -20,6 +20,12 @@ int redis_server_start_replica(struct redis_server *rs, const struct redis_serve
 			       int timeout_ms);
 /* Waits until a replica's link to its primary is up; -ETIMEDOUT. */
 int redis_server_wait_link(struct redis_server *rs, int timeout_ms);
+/* Waits until the replica at replica_host:replica_port has applied what the
+ * primary (on loopback) had written when called; -ETIMEDOUT. WAIT would not
+ * do: it counts only its own connection's writes. And a replica is sent
+ * nothing until its first acknowledgement after a sync, up to a second. */
+int redis_wait_replicated(int primary_port, const char *replica_host, int replica_port,
+			  int timeout_ms);
 /* Restarts on the same port and directory (data survives through the AOF),
  * as it was started (a replica again follows its primary). */
 int redis_server_restart(struct redis_server *rs);
