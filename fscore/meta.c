@@ -44,6 +44,10 @@ struct meta {
 	long long written_offset; /* atomic: highest ROLE offset seen after a command */
 	char (*shas)[41];	  /* per script, same order as meta_scripts */
 	size_t nscripts;
+	/* atomic: scripts run by EVAL, not as the function library (the server
+	 * has no functions, or is a replica without the library, or refused to
+	 * load it). */
+	bool eval_only;
 	/* Coroutines pipeline their commands on their loop's connection. */
 	struct meta_pipe *pipes[EVLOOP_MAX];
 	/* Client-side caching (meta_tracking_enable): the listener's client id
@@ -104,8 +108,12 @@ static int errno_of_reply(const redisReply *r, int *transient)
 		return -EACCES;
 	if (strncmp(r->str, "READONLY", 8) == 0)
 		return -EROFS;
-	if (strncmp(r->str, "NOSCRIPT", 8) == 0)
+	if (strncmp(r->str, "NOSCRIPT", 8) == 0 || strcmp(r->str, "ERR Function not found") == 0)
 		return -ENOEXEC;
+	if (strncmp(r->str, "ERR Library '", 13) == 0 && strstr(r->str, "already exists"))
+		return -EEXIST;
+	if (strncmp(r->str, "ERR unknown command", 19) == 0)
+		return -ENOSYS;
 	if (strncmp(r->str, "OOM", 3) == 0)
 		return -ENOSPC;
 	return -EIO;
@@ -303,7 +311,8 @@ static int check_reply(redisReply *rep, redisReply **reply, int *retry)
 	if (rep->type == REDIS_REPLY_ERROR) {
 		int transient;
 		int r = errno_of_reply(rep, &transient);
-		if (r != -ENOEXEC && !transient)
+		/* (not the answers of the scripts' loading, handled where asked) */
+		if (r != -ENOEXEC && r != -EEXIST && r != -ENOSYS && !transient)
 			log_warn("redis: %s", rep->str);
 		meta_reply_free(rep);
 		*retry = transient;
@@ -594,22 +603,30 @@ struct eval_keys {
 	const char *const *v;
 };
 
-/* EVALSHA of script si as a formatted command; with retried, ARGV[1] (an
- * operation id) gets a '+' that tells the script a try may have run before. */
-static long format_eval(struct meta *m, int si, struct eval_keys k, int argc, const char **argv,
-			const size_t *lens, bool retried, char **out)
+/* A call of script si as a formatted command: FCALL of its function in the
+ * library, or EVALSHA. With retried, ARGV[1] (an operation id) gets a '+'
+ * that tells the script a try may have run before. */
+static long format_call(struct meta *m, int si, bool by_eval, struct eval_keys k, int argc,
+			const char **argv, const size_t *lens, bool retried, char **out)
 {
 	int head = 3 + k.n;
 	int total = argc + head;
 	const char **av = malloc((size_t)total * sizeof(*av));
 	size_t *al = malloc((size_t)total * sizeof(*al));
-	char *first = NULL, nkeys[12];
+	char *first = NULL, nkeys[12], fname[96];
 	long len = -1;
 	if (av && al) {
-		av[0] = "EVALSHA";
-		av[1] = m->shas[si];
-		al[0] = 7;
-		al[1] = 40;
+		if (by_eval) {
+			av[0] = "EVALSHA";
+			av[1] = m->shas[si];
+		} else {
+			snprintf(fname, sizeof(fname), "%s_%s", meta_scripts[si].name,
+				 meta_library_tag);
+			av[0] = "FCALL";
+			av[1] = fname;
+		}
+		al[0] = strlen(av[0]);
+		al[1] = strlen(av[1]);
 		al[2] = (size_t)snprintf(nkeys, sizeof(nkeys), "%d", k.n);
 		av[2] = nkeys;
 		for (int i = 0; i < k.n; i++) {
@@ -635,6 +652,79 @@ static long format_eval(struct meta *m, int si, struct eval_keys k, int argc, co
 	return len;
 }
 
+static void use_eval(struct meta *m, const char *why)
+{
+	if (!__atomic_exchange_n(&m->eval_only, true, __ATOMIC_ACQ_REL))
+		log_info("metadata server %s: %s; scripts run by EVAL", m->describe, why);
+}
+
+/* After FCALL found no function: loads the library, unless the server
+ * cannot keep it. Returns 0 when FCALL may be tried again, 1 when scripts
+ * are to run by EVAL from now on, or a negative errno. */
+static int load_library(struct meta *m)
+{
+	struct meta_role role;
+	int r = meta_role(m, &role);
+	if (r < 0)
+		return r;
+	if (role.replica) {
+		/* It only gets functions from its primary (an older mcfs's
+		 * library, or none yet); its scripts here only read. */
+		use_eval(m, "a replica without this version's functions");
+		return 1;
+	}
+	redisReply *rep = NULL;
+	r = meta_cmdf(m, &rep, "FUNCTION LOAD %s", meta_library);
+	if (rep)
+		meta_reply_free(rep);
+	if (r == 0 || r == -EEXIST) /* (another gateway loaded it meanwhile) */
+		return 0;
+	if (r == -EIO || r == -EACCES || r == -ENOSPC || r == -ENOSYS || r == -EROFS) {
+		use_eval(m, "it did not load mcfs's function library");
+		return 1;
+	}
+	return r;
+}
+
+static int load_script(struct meta *m, int si)
+{
+	redisReply *loaded = NULL;
+	int r = meta_cmdf(m, &loaded, "SCRIPT LOAD %s", meta_scripts[si].source);
+	if (loaded)
+		meta_reply_free(loaded);
+	return r;
+}
+
+/* One send of a script's call. A call sent again after the server lacked
+ * the script (its tries may have crossed a restart that applied one) goes
+ * with the retried operation id, and what it read is not to be cached. */
+static int send_call(struct meta *m, int si, bool by_eval, struct eval_keys k, int argc,
+		     const char **argv, const size_t *lens, bool op, bool resend, bool *tracked,
+		     redisReply **reply)
+{
+	char *cmd = NULL, *again = NULL;
+	long len = format_call(m, si, by_eval, k, argc, argv, lens, false, &cmd);
+	long again_len =
+	    op && len >= 0 ? format_call(m, si, by_eval, k, argc, argv, lens, true, &again) : 0;
+	int r;
+	if (len < 0 || again_len < 0)
+		r = -ENOMEM;
+	else if (!resend)
+		r = run_retried(m, cmd, (size_t)len, again, (size_t)again_len, tracked, reply);
+	else if (again)
+		r = run_formatted(m, again, (size_t)again_len, NULL, reply);
+	else
+		r = run_formatted(m, cmd, (size_t)len, tracked, reply);
+	if (resend && again && tracked)
+		*tracked = false;
+	free(cmd);
+	free(again);
+	return r;
+}
+
+/* A script's call, as a function of the library where the server has it. A
+ * server that lost its functions or scripts (a restart without them, a
+ * failover, FUNCTION FLUSH) gets them again, and the call is repeated. */
 static int eval_script(struct meta *m, const char *name, struct eval_keys k, int argc,
 		       const char **argv, const size_t *lens, bool op, bool *tracked,
 		       redisReply **reply)
@@ -642,30 +732,27 @@ static int eval_script(struct meta *m, const char *name, struct eval_keys k, int
 	int si = script_index(m, name);
 	if (si < 0 || k.n < 1)
 		return -EINVAL;
-	char *cmd = NULL, *again = NULL;
-	long len = format_eval(m, si, k, argc, argv, lens, false, &cmd);
-	long again_len = op && len >= 0 ? format_eval(m, si, k, argc, argv, lens, true, &again) : 0;
-	if (len < 0 || again_len < 0) {
-		free(cmd);
-		free(again);
-		return -ENOMEM;
+	bool by_eval = __atomic_load_n(&m->eval_only, __ATOMIC_ACQUIRE);
+	bool resend = false, library_loaded = false, script_loaded = false;
+	for (;;) {
+		int r = send_call(m, si, by_eval, k, argc, argv, lens, op, resend, tracked, reply);
+		if (r == -ENOSYS && !by_eval) {
+			use_eval(m, "it has no Redis functions (before Redis 7)");
+			by_eval = true;
+		} else if (r == -ENOEXEC && !by_eval && !library_loaded) {
+			library_loaded = true;
+			r = load_library(m);
+			by_eval = r == 1;
+		} else if (r == -ENOEXEC && by_eval && !script_loaded) {
+			script_loaded = true;
+			r = load_script(m, si);
+		} else {
+			return r;
+		}
+		if (r < 0)
+			return r;
+		resend = true;
 	}
-	int r = run_retried(m, cmd, (size_t)len, again, (size_t)again_len, tracked, reply);
-	if (r == -ENOEXEC) {
-		/* The server lost its script cache (restart, failover): load and retry. */
-		redisReply *loaded = NULL;
-		r = meta_cmdf(m, &loaded, "SCRIPT LOAD %s", meta_scripts[si].source);
-		if (loaded)
-			meta_reply_free(loaded);
-		if (r == 0)
-			r = again ? run_formatted(m, again, (size_t)again_len, NULL, reply)
-				  : run_formatted(m, cmd, (size_t)len, tracked, reply);
-		if (again && tracked)
-			*tracked = false;
-	}
-	free(cmd);
-	free(again);
-	return r;
 }
 
 int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,

@@ -21,8 +21,12 @@ struct meta_script {
 	const char *name;
 	const char *source;
 };
-/* Every script of fscore/lua, terminated by {NULL, NULL} (generated). */
+/* Every script of fscore/lua, terminated by {NULL, NULL} (generated), for
+ * EVAL; and all of them as one library of Redis functions, each named
+ * NAME_TAG (FCALL), which calls use where the server has functions. */
 extern const struct meta_script meta_scripts[];
+extern const char meta_library[];
+extern const char meta_library_tag[];
 
 struct meta_options {
 	const char *url;      /* redis://HOST:PORT[/DB] */

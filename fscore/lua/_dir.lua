@@ -7,7 +7,7 @@ local function entry_pack(ino, typ, seq) return spack('<I8BI8', ino, typ, seq) e
 local function entry_unpack(s) return sunpack('<I8B', s) end
 
 local function dir_add(dir, name, ino, typ)
-	local seq = call('HINCRBY', K_COUNTER, 'dirseq', 1)
+	local seq = call('HINCRBY', K_COUNTER, 'dirseq', '1')
 	call('HSET', k_dir(dir), name, entry_pack(ino, typ, seq))
 	call('ZADD', k_order(dir), seq, name)
 end

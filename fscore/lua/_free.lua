@@ -3,11 +3,11 @@
 -- every region, after the configured delay. The list itself is the
 -- caller's to delete.
 local function log_freed_slices(key)
-	local list = call('LRANGE', key, 0, -1)
+	local list = call('LRANGE', key, '0', '-1')
 	for _, rec in ipairs(list) do
 		local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
 		if sid > 0 then
-			call('XADD', K_DELETIONS, '*', 'id', string.format('%d', sid), 'size', size, 'origin', origin)
+			call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', id(size), 'origin', id(origin))
 		end
 	end
 end
@@ -42,7 +42,9 @@ local function free_inode(ino, a, orphan)
 	local keys = {k_inode(ino), k_xattr(ino), k_parents(ino)}
 	if a.type == T_FILE then
 		log_freed_slices(k_chunk(ino, 0))
-		free_indexed_chunks(ino, 1)
+		-- Only chunks that start below the size can have slices (writes
+		-- raise the size past them; a truncation frees those past it).
+		if a.size > CHUNK then free_indexed_chunks(ino, 1) end
 		-- (volumes made before chunk 0 left the index may have it there)
 		keys[#keys + 1] = k_chunk(ino, 0)
 		keys[#keys + 1] = k_chunks(ino)

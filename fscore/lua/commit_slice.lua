@@ -12,7 +12,7 @@ local a = unpack_attr(call('GET', kattr))
 if not a then
 	-- The file is gone: the blocks just written are garbage now.
 	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
-	call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
+	call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', id(size), 'origin', id(origin))
 	return {ESTALE}
 end
 if a.type ~= T_FILE then return {EINVAL} end
@@ -35,5 +35,6 @@ local packed = pack_attr(a)
 call('SET', kattr, packed)
 watch(kattr)
 local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
-call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', ARGV[2])
+call('XADD', K_CHANGES, 'MAXLEN', '~', '1000000', '*', 'id', id(sid), 'size', id(size), 'origin', id(origin),
+	'ino', ARGV[2])
 return {0, packed, n}

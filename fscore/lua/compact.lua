@@ -10,7 +10,7 @@ local key = k_chunk(ino, idx)
 local function free_rec(r)
 	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, r)
 	if sid > 0 then
-		call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', size, 'origin', origin)
+		call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', id(size), 'origin', id(origin))
 	end
 end
 local head = call('LRANGE', key, 0, n - 1)
@@ -23,6 +23,7 @@ call('LPUSH', key, rec)
 for _, r in ipairs(head) do free_rec(r) end
 local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
 if sid > 0 then
-	call('XADD', K_CHANGES, 'MAXLEN', '~', 1000000, '*', 'id', id(sid), 'size', size, 'origin', origin, 'ino', id(ino))
+	call('XADD', K_CHANGES, 'MAXLEN', '~', '1000000', '*', 'id', id(sid), 'size', id(size), 'origin', id(origin),
+		'ino', id(ino))
 end
 return op_finish(opid, {0})

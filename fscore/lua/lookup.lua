@@ -1,4 +1,5 @@
 -- ARGV: dir, name, uid, gids -> {0, ino, attr, dir_attr} | {errno}
+-- flags: no-writes
 -- needs: perm dir
 local dir, name, uid, gids = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4]
 local draw = call('GET', P .. ':i:' .. dir)

@@ -61,7 +61,7 @@ end
 local packed = pack_attr(a)
 call('SET', k_inode(ino), packed)
 watch(k_inode(ino))
-call('ZADD', k_order(parent), order, name)
+call('ZADD', k_order(parent), ARGV[14], name)
 touch(pa, s, ns, true)
 local ppacked = pack_attr(pa)
 call('SET', kpa, ppacked)

@@ -1,5 +1,6 @@
 /* Faults on the real servers: Redis killed and restarted in the middle of a
- * workload, a dead Redis, a wrong S3 secret, an S3 server that goes away. */
+ * workload, a dead Redis, a Redis that lost or refuses mcfs's functions, a
+ * wrong S3 secret, an S3 server that goes away. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include "fixture.h"
 #include "fsck.h"
 #include "layout.h"
+#include "meta.h"
 #include "vfs.h"
 
 #define BLOCK (1u << 20)
@@ -139,6 +141,88 @@ static void test_dead_redis_is_a_prompt_clear_error(void)
 	CU_ASSERT_EQUAL(vfs_getattr(fx.vfs, MCFS_ROOT_INO, &a), 0);
 }
 
+/* Creates a file, writes and commits its data, looks it up and removes it:
+ * every script of a file's life. */
+static void file_life(const char *name)
+{
+	struct mcfs_attr a;
+	CU_ASSERT_EQUAL_FATAL(
+	    vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, name, 0644, 0, &a, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_write(fx.vfs, &ROOT_CRED, a.ino, 0, "data", 4, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_flush(fx.vfs, a.ino), 0);
+	CU_ASSERT_EQUAL(vfs_lookup(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, name, &a), 0);
+	CU_ASSERT_EQUAL(a.size, 4);
+	CU_ASSERT_EQUAL(vfs_unlink(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, name, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_lookup(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, name, &a), -ENOENT);
+}
+
+/* Whether the server holds this build's library of functions. */
+static bool library_loaded(void)
+{
+	char lib[64];
+	snprintf(lib, sizeof(lib), "mcfs_%s", meta_library_tag);
+	redisReply *r = redis_server_cmd(&fx.redis, "FUNCTION LIST LIBRARYNAME %s", lib);
+	bool found = r && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+	if (r)
+		freeReplyObject(r);
+	return found;
+}
+
+static long long calls_of(const char *command)
+{
+	redisReply *r = redis_server_cmd(&fx.redis, "INFO commandstats");
+	char key[64];
+	snprintf(key, sizeof(key), "cmdstat_%s:calls=", command);
+	const char *at = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, key) : NULL;
+	long long n = at ? atoll(at + strlen(key)) : 0;
+	if (r)
+		freeReplyObject(r);
+	return n;
+}
+
+static void cmd_ok(const char *cmd)
+{
+	redisReply *r = redis_server_cmd(&fx.redis, cmd);
+	CU_ASSERT(r && r->type != REDIS_REPLY_ERROR);
+	if (r)
+		freeReplyObject(r);
+}
+
+/* A server that lost its functions and scripts (FUNCTION FLUSH, or a
+ * failover to a server without them) gets the library again. */
+static void test_functions_lost_are_loaded_again(void)
+{
+	file_life("fn-before");
+	CU_ASSERT(library_loaded());
+	cmd_ok("FUNCTION FLUSH");
+	cmd_ok("SCRIPT FLUSH");
+	CU_ASSERT(!library_loaded());
+	cmd_ok("CONFIG RESETSTAT");
+	file_life("fn-after");
+	CU_ASSERT(library_loaded());
+	CU_ASSERT(calls_of("fcall") >= 3);
+	CU_ASSERT_EQUAL(calls_of("evalsha"), 0);
+}
+
+/* A server that will not load the library (here its ACL denies FUNCTION)
+ * runs the same scripts by EVAL. Last of its suite: the volume stays on
+ * EVAL from then on. */
+static void test_functions_refused_run_by_eval(void)
+{
+	cmd_ok("FUNCTION FLUSH");
+	cmd_ok("ACL SETUSER default -function");
+	cmd_ok("CONFIG RESETSTAT");
+	file_life("eval-1");
+	file_life("eval-2");
+	CU_ASSERT(!library_loaded());
+	CU_ASSERT(calls_of("evalsha") >= 6);
+	cmd_ok("ACL SETUSER default +@all");
+	struct fsck_report rep;
+	CU_ASSERT_EQUAL(fsck_run(fx.vfs, &rep), 0);
+	CU_ASSERT_EQUAL(rep.dangling_entries, 0);
+	CU_ASSERT_EQUAL(rep.damaged_attrs, 0);
+}
+
 static void test_wrong_s3_secret_refused(void)
 {
 	struct mcfs_config bad = fx.cfg;
@@ -187,6 +271,8 @@ int main(void)
 	static const struct test_case file_tests[] = {
 	    {"redis killed and restarted mid-run", test_redis_killed_and_restarted},
 	    {"dead redis: prompt clear error", test_dead_redis_is_a_prompt_clear_error},
+	    {"functions lost: loaded again", test_functions_lost_are_loaded_again},
+	    {"functions refused: scripts by EVAL", test_functions_refused_run_by_eval},
 	    {NULL, NULL}};
 	static const struct test_case s3_tests[] = {
 	    {"wrong S3 secret refused", test_wrong_s3_secret_refused},
