@@ -11,6 +11,7 @@
 void args_init(struct meta_args *a)
 {
 	a->n = 0;
+	a->packed_len = 0;
 }
 
 void args_bin(struct meta_args *a, const void *p, size_t len)
@@ -33,6 +34,29 @@ void args_u64(struct meta_args *a, uint64_t x)
 		return;
 	size_t n = resp_u64(a->num[a->n], x);
 	args_bin(a, a->num[a->n], n);
+}
+
+static void pack_le(struct meta_args *a, uint64_t x, size_t n)
+{
+	if (a->packed_len + n > sizeof(a->packed))
+		return; /* callers pack fixed, small sets */
+	for (size_t i = 0; i < n; i++)
+		a->packed[a->packed_len++] = (uint8_t)(x >> (8 * i));
+}
+
+void args_pack_u64(struct meta_args *a, uint64_t x)
+{
+	pack_le(a, x, 8);
+}
+
+void args_pack_u32(struct meta_args *a, uint32_t x)
+{
+	pack_le(a, x, 4);
+}
+
+void args_packed_end(struct meta_args *a)
+{
+	args_bin(a, a->packed, a->packed_len);
 }
 
 void args_i64(struct meta_args *a, int64_t x)

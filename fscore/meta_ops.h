@@ -9,18 +9,27 @@
 #include "attr.h"
 #include "vfs.h"
 
-/* An argument vector of at most 16 strings with their own storage for numbers. */
+/* An argument vector of at most 16 strings with their own storage for
+ * numbers, and for one argument of numbers packed little-endian. */
 struct meta_args {
 	int n;
 	const char *v[16];
 	size_t len[16];
 	char num[16][24];
+	uint8_t packed[96];
+	size_t packed_len;
 };
 void args_init(struct meta_args *a);
 void args_str(struct meta_args *a, const char *s);
 void args_bin(struct meta_args *a, const void *p, size_t len);
 void args_u64(struct meta_args *a, uint64_t x);
 void args_i64(struct meta_args *a, int64_t x);
+/* Numbers packed into one argument (struct.unpack "<I8" and "<I4" in the
+ * script), added by args_packed_end: a hot script then makes no string
+ * into a number and Redis no string per number. */
+void args_pack_u64(struct meta_args *a, uint64_t x);
+void args_pack_u32(struct meta_args *a, uint32_t x);
+void args_packed_end(struct meta_args *a);
 /* "uid" and "gid,gid,..." (primary group first). */
 void args_cred(struct meta_args *a, const struct mcfs_cred *c, char *gids_buf, size_t gids_len);
 

@@ -256,23 +256,24 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	struct meta_args a;
 	args_init(&a);
 	args_str(&a, opid);
-	args_u64(&a, dir);
 	args_str(&a, name);
-	args_u64(&a, type);
-	args_u64(&a, mode & 07777);
-	args_u64(&a, c->uid);
-	args_u64(&a, c->gid);
 	/* the gid list for the permission check */
 	size_t off = (size_t)snprintf(gids, sizeof(gids), "%u", c->gid);
 	for (uint32_t i = 0; i < c->ngroups && i < MCFS_MAX_GROUPS && off < sizeof(gids); i++)
 		off += (size_t)snprintf(gids + off, sizeof(gids) - off, ",%u", c->groups[i]);
 	args_str(&a, gids);
-	args_u64(&a, rmaj);
-	args_u64(&a, rmin);
 	args_str(&a, target ? target : "");
-	args_str(&a, excl ? "1" : "0");
-	args_u64(&a, ino_new);
-	args_u64(&a, order);
+	args_pack_u64(&a, dir);
+	args_pack_u64(&a, ino_new);
+	args_pack_u64(&a, order);
+	args_pack_u32(&a, type);
+	args_pack_u32(&a, mode & 07777);
+	args_pack_u32(&a, c->uid);
+	args_pack_u32(&a, c->gid);
+	args_pack_u32(&a, rmaj);
+	args_pack_u32(&a, rmin);
+	args_pack_u32(&a, excl);
+	args_packed_end(&a);
 	redisReply *rep = NULL;
 	struct attrs_watch w;
 	r = vfs_eval_op_watching(v, "mknode", ino_new, &a, &w, &rep);

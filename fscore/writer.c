@@ -473,12 +473,13 @@ static int commit_slice(struct writer *w, struct pending_slice *s, uint32_t uid,
 	struct meta_args a;
 	args_init(&a);
 	args_str(&a, opid);
-	args_u64(&a, w->ino);
-	args_u64(&a, s->chunk);
 	args_bin(&a, packed, sizeof(packed));
-	args_u64(&a, (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos + s->hi);
-	args_u64(&a, uid);
-	args_u64(&a, s->writes);
+	args_pack_u64(&a, w->ino);
+	args_pack_u64(&a, s->chunk);
+	args_pack_u64(&a, (uint64_t)s->chunk * MCFS_CHUNK_SIZE + s->pos + s->hi);
+	args_pack_u32(&a, uid);
+	args_pack_u32(&a, s->writes);
+	args_packed_end(&a);
 	redisReply *rep = NULL;
 	struct attrs_watch watch;
 	int r = vfs_eval_op_watching(w->v, "commit_slice", w->ino, &a, &watch, &rep);

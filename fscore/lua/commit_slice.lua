@@ -1,13 +1,15 @@
 -- Appends a written slice to a chunk; its blocks are already in the bucket.
--- ARGV: opid, ino, chunk index, packed slice, new end offset (pos in file),
---       uid (non-zero clears suid/sgid), writes merged into the slice (change attribute bump)
+-- ARGV: opid, packed slice, and packed (little-endian): ino, chunk index,
+--       new end offset (pos in file) (u64), uid (non-zero clears suid/sgid),
+--       writes merged into the slice (change attribute bump) (u32)
 -- -> {0, attr, slices_in_chunk} | {errno}
 -- A retry whose first try was applied finds its record (slice ids are
 -- unique) and changes nothing: appending it again could shadow a slice
 -- committed since.
 local opid = ARGV[1]
-local ino, idx, rec, fend = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5])
-local kattr, kchunk = P .. ':i:' .. ARGV[2], P .. ':c:' .. ARGV[2] .. ':' .. ARGV[3]
+local rec = ARGV[2]
+local ino, idx, fend, uid, merged = sunpack('<I8I8I8I4I4', ARGV[3])
+local kattr, kchunk = k_inode(ino), k_chunk(ino, idx)
 local a = unpack_attr(call('GET', kattr))
 if not a then
 	-- The file is gone: the blocks just written are garbage now.
@@ -28,13 +30,13 @@ if fend > a.size then
 	a.size = fend
 end
 -- A write by anyone drops setuid/setgid, as local file systems do.
-if tonumber(ARGV[6]) ~= 0 then a.mode = bit.band(a.mode, bit.bnot(3072)) end
+if uid ~= 0 then a.mode = bit.band(a.mode, bit.bnot(3072)) end
 touch(a, s, ns, true)
-a.change = a.change + math.max(0, (tonumber(ARGV[7]) or 1) - 1)
+a.change = a.change + math.max(0, merged - 1)
 local packed = pack_attr(a)
 call('SET', kattr, packed)
 watch(kattr)
 local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
 call('XADD', K_CHANGES, 'MAXLEN', '~', '1000000', '*', 'id', id(sid), 'size', id(size), 'origin', id(origin),
-	'ino', ARGV[2])
+	'ino', id(ino))
 return {0, packed, n}

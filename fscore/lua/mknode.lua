@@ -1,17 +1,16 @@
 -- Creates a file, directory, symlink or special file in one step.
--- ARGV: opid, parent, name, type, mode, uid, gid, gids, rdev_major, rdev_minor,
---       symlink target, exclusive (0/1), inode number, order number (both
---       taken by the gateway from the volume's counters, in ranges)
+-- ARGV: opid, name, gids, symlink target, and packed (little-endian): parent,
+--       inode number, order number (u64; the last two taken by the gateway
+--       from the volume's counters, in ranges), type, mode, uid, gid,
+--       rdev major, rdev minor, exclusive (u32)
 -- -> {0, ino, attr, parent_attr, existed} | {errno[, ino, attr]}
 -- The inode number is this call's own: a retry that finds it under the name
 -- is looking at its own first try.
 -- needs: perm dir
-local opid = ARGV[1]
-local parent, name, typ, mode = tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local uid, gid, gids = tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local rmaj, rmin, target, excl = tonumber(ARGV[9]), tonumber(ARGV[10]), ARGV[11], ARGV[12] == '1'
-local ino, order = tonumber(ARGV[13]), tonumber(ARGV[14])
-gid = tonumber(gid)
+local opid, name, gids, target = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local parent, ino, order, typ, mode, uid, gid, rmaj, rmin, excl =
+	sunpack('<I8I8I8I4I4I4I4I4I4I4', ARGV[5])
+excl = excl == 1
 
 local kpa = k_inode(parent)
 local praw = call('GET', kpa)
@@ -61,7 +60,7 @@ end
 local packed = pack_attr(a)
 call('SET', k_inode(ino), packed)
 watch(k_inode(ino))
-call('ZADD', k_order(parent), ARGV[14], name)
+call('ZADD', k_order(parent), id(order), name)
 touch(pa, s, ns, true)
 local ppacked = pack_attr(pa)
 call('SET', kpa, ppacked)

@@ -337,11 +337,27 @@ static long long status_of(redisReply *rep)
 	return s;
 }
 
+/* An exclusive create of mode 0755 by root in the root directory (inode 1),
+ * its inode number its order number too. */
 static long long mknode(const char *opid, const char *name, const char *type, const char *ino)
 {
-	const char *argv[] = {opid, "1", name, type, "493", "0", "0",
-			      "0",  "0", "0",  "",   "1",   ino, ino};
-	return status_of(script("mknode", 14, argv, NULL));
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_str(&a, name);
+	args_str(&a, "0");
+	args_str(&a, "");
+	uint64_t n = strtoull(ino, NULL, 10);
+	args_pack_u64(&a, 1);
+	args_pack_u64(&a, n);
+	args_pack_u64(&a, n);
+	args_pack_u32(&a, (uint32_t)atoi(type));
+	args_pack_u32(&a, 0755);
+	for (int i = 0; i < 4; i++)
+		args_pack_u32(&a, 0); /* uid, gid, rdev */
+	args_pack_u32(&a, 1);
+	args_packed_end(&a);
+	return status_of(script("mknode", a.n, a.v, a.len));
 }
 
 static long long unlink_name(const char *opid, const char *name, const char *is_dir)
@@ -352,9 +368,17 @@ static long long unlink_name(const char *opid, const char *name, const char *is_
 
 static long long commit(const char *opid, const char *ino, const uint8_t *rec, long long *nslices)
 {
-	const char *argv[] = {opid, ino, "0", (const char *)rec, "4096", "0", "1"};
-	size_t lens[] = {strlen(opid), strlen(ino), 1, SLICE_PACKED_LEN, 4, 1, 1};
-	redisReply *rep = script("commit_slice", 7, argv, lens);
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_bin(&a, rec, SLICE_PACKED_LEN);
+	args_pack_u64(&a, strtoull(ino, NULL, 10));
+	args_pack_u64(&a, 0);	 /* chunk */
+	args_pack_u64(&a, 4096); /* end */
+	args_pack_u32(&a, 0);	 /* uid */
+	args_pack_u32(&a, 1);	 /* writes */
+	args_packed_end(&a);
+	redisReply *rep = script("commit_slice", a.n, a.v, a.len);
 	*nslices = rep && rep->elements > 2 ? rep->element[2]->integer : -1;
 	return status_of(rep);
 }
