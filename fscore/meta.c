@@ -43,6 +43,7 @@ struct meta {
 	bool track_offset;
 	long long written_offset; /* atomic: highest ROLE offset seen after a command */
 	char (*shas)[41];	  /* per script, same order as meta_scripts */
+	char (*fnames)[96];	  /* per script: its function, NAME_TAG */
 	size_t nscripts;
 	/* atomic: scripts run by EVAL, not as the function library (the server
 	 * has no functions, or is a replica without the library, or refused to
@@ -202,12 +203,16 @@ int meta_connect(const struct meta_options *opt, struct meta **out, char *err, s
 	while (meta_scripts[m->nscripts].name)
 		m->nscripts++;
 	m->shas = calloc(m->nscripts ? m->nscripts : 1, sizeof(*m->shas));
-	if (!m->shas) {
+	m->fnames = calloc(m->nscripts ? m->nscripts : 1, sizeof(*m->fnames));
+	if (!m->shas || !m->fnames) {
 		meta_close(m);
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < m->nscripts; i++)
+	for (size_t i = 0; i < m->nscripts; i++) {
 		sha1_hex(meta_scripts[i].source, m->shas[i]);
+		snprintf(m->fnames[i], sizeof(m->fnames[i]), "%s_%s", meta_scripts[i].name,
+			 meta_library_tag);
+	}
 	/* One connection now, so a wrong address or password fails here, clearly. */
 	r = conn_open(m, &m->conns[0]);
 	if (r < 0) {
@@ -233,6 +238,7 @@ void meta_close(struct meta *m)
 		pthread_mutex_destroy(&m->conns[i].lock);
 	}
 	free(m->shas);
+	free(m->fnames);
 	memset(m->password, 0, sizeof(m->password));
 	free(m);
 }
@@ -613,18 +619,11 @@ static long format_call(struct meta *m, int si, bool by_eval, struct eval_keys k
 	int total = argc + head;
 	const char **av = malloc((size_t)total * sizeof(*av));
 	size_t *al = malloc((size_t)total * sizeof(*al));
-	char *first = NULL, nkeys[12], fname[96];
+	char *first = NULL, nkeys[12];
 	long len = -1;
 	if (av && al) {
-		if (by_eval) {
-			av[0] = "EVALSHA";
-			av[1] = m->shas[si];
-		} else {
-			snprintf(fname, sizeof(fname), "%s_%s", meta_scripts[si].name,
-				 meta_library_tag);
-			av[0] = "FCALL";
-			av[1] = fname;
-		}
+		av[0] = by_eval ? "EVALSHA" : "FCALL";
+		av[1] = by_eval ? m->shas[si] : m->fnames[si];
 		al[0] = strlen(av[0]);
 		al[1] = strlen(av[1]);
 		al[2] = (size_t)snprintf(nkeys, sizeof(nkeys), "%d", k.n);
