@@ -67,13 +67,18 @@ void args_i64(struct meta_args *a, int64_t x)
 	args_str(a, a->num[a->n]);
 }
 
-void args_cred(struct meta_args *a, const struct mcfs_cred *c, char *gids_buf, size_t gids_len)
+void args_gids(struct meta_args *a, const struct mcfs_cred *c, char *gids_buf, size_t gids_len)
 {
-	args_u64(a, c->uid);
 	size_t off = (size_t)snprintf(gids_buf, gids_len, "%u", c->gid);
 	for (uint32_t i = 0; i < c->ngroups && i < MCFS_MAX_GROUPS && off < gids_len; i++)
 		off += (size_t)snprintf(gids_buf + off, gids_len - off, ",%u", c->groups[i]);
 	args_str(a, gids_buf);
+}
+
+void args_cred(struct meta_args *a, const struct mcfs_cred *c, char *gids_buf, size_t gids_len)
+{
+	args_u64(a, c->uid);
+	args_gids(a, c, gids_buf, gids_len);
 }
 
 int reply_status(const redisReply *r)

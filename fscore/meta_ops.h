@@ -30,6 +30,8 @@ void args_i64(struct meta_args *a, int64_t x);
 void args_pack_u64(struct meta_args *a, uint64_t x);
 void args_pack_u32(struct meta_args *a, uint32_t x);
 void args_packed_end(struct meta_args *a);
+/* "gid,gid,..." (primary group first), for the scripts' permission checks. */
+void args_gids(struct meta_args *a, const struct mcfs_cred *c, char *gids_buf, size_t gids_len);
 /* "uid" and "gid,gid,..." (primary group first). */
 void args_cred(struct meta_args *a, const struct mcfs_cred *c, char *gids_buf, size_t gids_len);
 

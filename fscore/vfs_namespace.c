@@ -257,11 +257,7 @@ static int mknode(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir, cons
 	args_init(&a);
 	args_str(&a, opid);
 	args_str(&a, name);
-	/* the gid list for the permission check */
-	size_t off = (size_t)snprintf(gids, sizeof(gids), "%u", c->gid);
-	for (uint32_t i = 0; i < c->ngroups && i < MCFS_MAX_GROUPS && off < sizeof(gids); i++)
-		off += (size_t)snprintf(gids + off, sizeof(gids) - off, ",%u", c->groups[i]);
-	args_str(&a, gids);
+	args_gids(&a, c, gids, sizeof(gids));
 	args_str(&a, target ? target : "");
 	args_pack_u64(&a, dir);
 	args_pack_u64(&a, ino_new);
@@ -402,10 +398,12 @@ static int remove_name(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t dir,
 	struct meta_args a;
 	args_init(&a);
 	args_str(&a, opid);
-	args_u64(&a, dir);
 	args_str(&a, name);
-	args_str(&a, is_dir ? "1" : "0");
-	args_cred(&a, c, gids, sizeof(gids));
+	args_gids(&a, c, gids, sizeof(gids));
+	args_pack_u64(&a, dir);
+	args_pack_u32(&a, is_dir);
+	args_pack_u32(&a, c->uid);
+	args_packed_end(&a);
 	redisReply *rep = NULL;
 	r = eval(v, "unlink", &a, &rep);
 	vfs_dir_changed(v, dir);

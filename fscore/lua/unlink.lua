@@ -1,11 +1,12 @@
 -- Removes a name: unlink (is_dir 0) or rmdir (is_dir 1).
--- ARGV: opid, parent, name, is_dir, uid, gids
+-- ARGV: opid, name, gids, and packed (little-endian): parent (u64), is_dir,
+--       uid (u32)
 -- -> {0, parent_attr, ino, attr_or_empty} | {errno}
 -- A retry that finds the name gone takes it as removed by its first try.
 -- needs: perm free
-local opid = ARGV[1]
-local parent, name, is_dir, uid, gids = tonumber(ARGV[2]), ARGV[3], ARGV[4] == '1',
-	tonumber(ARGV[5]), ARGV[6]
+local opid, name, gids = ARGV[1], ARGV[2], ARGV[3]
+local parent, is_dir, uid = sunpack('<I8I4I4', ARGV[4])
+is_dir = is_dir == 1
 local pa = get_attr(parent)
 if not pa then return {ESTALE} end
 if pa.type ~= T_DIR then return {ENOTDIR} end

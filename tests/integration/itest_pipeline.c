@@ -360,10 +360,19 @@ static long long mknode(const char *opid, const char *name, const char *type, co
 	return status_of(script("mknode", a.n, a.v, a.len));
 }
 
+/* An unlink (or rmdir) by root in the root directory. */
 static long long unlink_name(const char *opid, const char *name, const char *is_dir)
 {
-	const char *argv[] = {opid, "1", name, is_dir, "0", "0"};
-	return status_of(script("unlink", 6, argv, NULL));
+	struct meta_args a;
+	args_init(&a);
+	args_str(&a, opid);
+	args_str(&a, name);
+	args_str(&a, "0");
+	args_pack_u64(&a, 1);
+	args_pack_u32(&a, (uint32_t)atoi(is_dir));
+	args_pack_u32(&a, 0);
+	args_packed_end(&a);
+	return status_of(script("unlink", a.n, a.v, a.len));
 }
 
 static long long commit(const char *opid, const char *ino, const uint8_t *rec, long long *nslices)
