@@ -221,7 +221,9 @@ static int flush_locked(struct vfs *v, struct vfs_file *f, struct mcfs_attr *att
 	if (!f->writer)
 		return 0;
 	int r = writer_flush(f->writer, f->writer_uid, attr);
-	if (r == 0) {
+	/* -ESTALE: the file was removed since; its data can never be read, so
+	 * it is dropped rather than kept (and uploaded again) until shutdown. */
+	if (r == 0 || r == -ESTALE) {
 		writer_free(f->writer);
 		f->writer = NULL;
 		__atomic_sub_fetch(&v->writers, 1, __ATOMIC_RELEASE);
@@ -337,7 +339,9 @@ int vfs_flush_all(struct vfs *v)
 	int first = 0;
 	for (size_t i = 0; i < n; i++) {
 		int r = vfs_flush(v, inos[i]);
-		if (r < 0 && first == 0)
+		/* A file removed since it was written: nobody can read its data
+		 * any more, and its blocks went to the deletion log. */
+		if (r < 0 && r != -ESTALE && first == 0)
 			first = r;
 	}
 	free(inos);

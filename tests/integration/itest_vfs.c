@@ -649,6 +649,28 @@ static void test_unlink_open_file_and_deferred_delete(void)
 	CU_ASSERT_EQUAL(bucket_objects(), before);
 }
 
+/* Data still buffered for a file removed since (an NFS client wrote, then
+ * unlinked it): nothing can read it any more, so flushing everything at
+ * shutdown is not a failure. */
+static void test_flush_all_after_removal(void)
+{
+	mcfs_ino_t f = mkfile(MCFS_ROOT_INO, "written-then-removed");
+	CU_ASSERT_EQUAL(vfs_write(V, &ROOT_CRED, f, 0, "buffered", 8, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_unlink(V, &ROOT_CRED, MCFS_ROOT_INO, "written-then-removed", NULL), 0);
+	mcfs_ino_t g = mkfile(MCFS_ROOT_INO, "written-and-kept");
+	CU_ASSERT_EQUAL(vfs_write(V, &ROOT_CRED, g, 0, "kept", 4, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_flush_all(V), 0);
+	struct mcfs_attr a;
+	CU_ASSERT_EQUAL(vfs_getattr(V, g, &a), 0);
+	CU_ASSERT_EQUAL(a.size, 4);
+	CU_ASSERT_EQUAL(vfs_getattr(V, f, &a), -ESTALE);
+	/* and the removed file's data is not kept to be flushed again */
+	CU_ASSERT_EQUAL(vfs_write(V, &ROOT_CRED, g, 4, "more", 4, NULL), 0);
+	CU_ASSERT_EQUAL(vfs_unlink(V, &ROOT_CRED, MCFS_ROOT_INO, "written-and-kept", NULL), 0);
+	CU_ASSERT_EQUAL(vfs_flush(V, g), -ESTALE);
+	CU_ASSERT_EQUAL(vfs_flush(V, g), 0);
+}
+
 struct writer_arg {
 	mcfs_ino_t ino;
 	uint64_t seed, off, len;
@@ -747,6 +769,7 @@ static const struct test_case tests[] = {
     {"permissions", test_permissions},
     {"xattrs", test_xattrs},
     {"unlink of an open file, deferred deletion", test_unlink_open_file_and_deferred_delete},
+    {"flush of everything after a removal", test_flush_all_after_removal},
     {"concurrent writers", test_concurrent_writers},
     {"compaction", test_compaction},
     {"statfs, fsck, gc", test_statfs_and_fsck},
