@@ -527,36 +527,48 @@ int meta_role(struct meta *m, struct meta_role *out)
 	return 0;
 }
 
-/* Runs a formatted command with bounded retries; tries after the first send
- * again instead when it is given. */
-static int run_retried(struct meta *m, const char *cmd, size_t len, const char *again,
-		       size_t again_len, bool *tracked, redisReply **reply)
+struct script_call;
+static long format_call(const struct script_call *c, bool retried, char **out);
+
+/* Runs a formatted command with bounded retries. A change (op) is sent from
+ * its second try on as op's retried form, formatted only then. */
+static int run_retried(struct meta *m, const char *cmd, size_t len, const struct script_call *op,
+		       bool *tracked, redisReply **reply)
 {
-	int r, retry;
+	char *again = NULL;
+	int r, retry = 0;
 	for (unsigned n = 1;; n++) {
-		if (n == 2 && again) {
+		if (n == 2 && op) {
+			long again_len = format_call(op, true, &again);
+			if (again_len < 0) {
+				r = -ENOMEM;
+				retry = 0;
+				break;
+			}
 			cmd = again;
-			len = again_len;
+			len = (size_t)again_len;
 		}
 		r = attempt_any(m, cmd, len, m->track_offset, tracked, reply, &retry);
 		/* A retried change may answer what its first try left, since changed:
 		 * not something to cache. */
-		if (r == 0 && tracked && again && n >= 2)
+		if (r == 0 && tracked && again)
 			*tracked = false;
-		if (r == 0 || !retry)
-			return r;
-		if (!retry_wait(&m->retry, n))
+		if (r == 0 || !retry || !retry_wait(&m->retry, n))
 			break;
 	}
-	log_warn("metadata server %s: %s (gave up after %u attempts)", m->describe, strerror(-r),
-		 m->retry.max_attempts);
-	return r == -EAGAIN ? -ETIMEDOUT : r;
+	free(again);
+	if (r < 0 && retry) {
+		log_warn("metadata server %s: %s (gave up after %u attempts)", m->describe,
+			 strerror(-r), m->retry.max_attempts);
+		return r == -EAGAIN ? -ETIMEDOUT : r;
+	}
+	return r;
 }
 
 static int run_formatted(struct meta *m, const char *cmd, size_t len, bool *tracked,
 			 redisReply **reply)
 {
-	return run_retried(m, cmd, len, NULL, 0, tracked, reply);
+	return run_retried(m, cmd, len, NULL, tracked, reply);
 }
 
 int meta_cmd_formatted(struct meta *m, redisReply **reply, const char *cmd, size_t len)
@@ -603,19 +615,30 @@ static int script_index(const struct meta *m, const char *name)
 	return -1;
 }
 
-/* The keys of a script call: KEYS[1..n]. */
-struct eval_keys {
-	int n;
-	const char *const *v;
+/* A call of script si with KEYS[1..nkeys] and ARGV[1..argc]; op: a change
+ * whose ARGV[1] is its operation id. */
+struct script_call {
+	struct meta *m;
+	int si;
+	bool by_eval, op;
+	int nkeys;
+	const char *const *keys;
+	int argc;
+	const char **argv;
+	const size_t *lens;
 };
 
-/* A call of script si as a formatted command: FCALL of its function in the
- * library, or EVALSHA. With retried, ARGV[1] (an operation id) gets a '+'
- * that tells the script a try may have run before. */
-static long format_call(struct meta *m, int si, bool by_eval, struct eval_keys k, int argc,
-			const char **argv, const size_t *lens, bool retried, char **out)
+/* The call as a formatted command: FCALL of its function in the library, or
+ * EVALSHA. With retried, the operation id gets a '+' that tells the script
+ * a try may have run before. */
+static long format_call(const struct script_call *c, bool retried, char **out)
 {
-	int head = 3 + k.n;
+	const struct meta *m = c->m;
+	int si = c->si, argc = c->argc;
+	const char **argv = c->argv;
+	const size_t *lens = c->lens;
+	bool by_eval = c->by_eval;
+	int head = 3 + c->nkeys;
 	int total = argc + head;
 	const char **av = malloc((size_t)total * sizeof(*av));
 	size_t *al = malloc((size_t)total * sizeof(*al));
@@ -626,11 +649,11 @@ static long format_call(struct meta *m, int si, bool by_eval, struct eval_keys k
 		av[1] = by_eval ? m->shas[si] : m->fnames[si];
 		al[0] = strlen(av[0]);
 		al[1] = strlen(av[1]);
-		al[2] = (size_t)snprintf(nkeys, sizeof(nkeys), "%d", k.n);
+		al[2] = (size_t)snprintf(nkeys, sizeof(nkeys), "%d", c->nkeys);
 		av[2] = nkeys;
-		for (int i = 0; i < k.n; i++) {
-			av[3 + i] = k.v[i];
-			al[3 + i] = strlen(k.v[i]);
+		for (int i = 0; i < c->nkeys; i++) {
+			av[3 + i] = c->keys[i];
+			al[3 + i] = strlen(c->keys[i]);
 		}
 		for (int i = 0; i < argc; i++) {
 			av[head + i] = argv[i];
@@ -697,54 +720,54 @@ static int load_script(struct meta *m, int si)
 /* One send of a script's call. A call sent again after the server lacked
  * the script (its tries may have crossed a restart that applied one) goes
  * with the retried operation id, and what it read is not to be cached. */
-static int send_call(struct meta *m, int si, bool by_eval, struct eval_keys k, int argc,
-		     const char **argv, const size_t *lens, bool op, bool resend, bool *tracked,
-		     redisReply **reply)
+static int send_call(const struct script_call *c, bool resend, bool *tracked, redisReply **reply)
 {
-	char *cmd = NULL, *again = NULL;
-	long len = format_call(m, si, by_eval, k, argc, argv, lens, false, &cmd);
-	long again_len =
-	    op && len >= 0 ? format_call(m, si, by_eval, k, argc, argv, lens, true, &again) : 0;
+	char *cmd = NULL;
+	long len = format_call(c, resend && c->op, &cmd);
 	int r;
-	if (len < 0 || again_len < 0)
+	if (len < 0)
 		r = -ENOMEM;
 	else if (!resend)
-		r = run_retried(m, cmd, (size_t)len, again, (size_t)again_len, tracked, reply);
-	else if (again)
-		r = run_formatted(m, again, (size_t)again_len, NULL, reply);
+		r = run_retried(c->m, cmd, (size_t)len, c->op ? c : NULL, tracked, reply);
 	else
-		r = run_formatted(m, cmd, (size_t)len, tracked, reply);
-	if (resend && again && tracked)
+		r = run_formatted(c->m, cmd, (size_t)len, c->op ? NULL : tracked, reply);
+	if (resend && c->op && tracked)
 		*tracked = false;
 	free(cmd);
-	free(again);
 	return r;
 }
 
 /* A script's call, as a function of the library where the server has it. A
  * server that lost its functions or scripts (a restart without them, a
  * failover, FUNCTION FLUSH) gets them again, and the call is repeated. */
-static int eval_script(struct meta *m, const char *name, struct eval_keys k, int argc,
-		       const char **argv, const size_t *lens, bool op, bool *tracked,
+static int eval_script(struct meta *m, const char *name, int nkeys, const char *const *keys,
+		       int argc, const char **argv, const size_t *lens, bool op, bool *tracked,
 		       redisReply **reply)
 {
-	int si = script_index(m, name);
-	if (si < 0 || k.n < 1)
+	struct script_call c = {.m = m,
+				.si = script_index(m, name),
+				.by_eval = __atomic_load_n(&m->eval_only, __ATOMIC_ACQUIRE),
+				.op = op,
+				.nkeys = nkeys,
+				.keys = keys,
+				.argc = argc,
+				.argv = argv,
+				.lens = lens};
+	if (c.si < 0 || nkeys < 1)
 		return -EINVAL;
-	bool by_eval = __atomic_load_n(&m->eval_only, __ATOMIC_ACQUIRE);
 	bool resend = false, library_loaded = false, script_loaded = false;
 	for (;;) {
-		int r = send_call(m, si, by_eval, k, argc, argv, lens, op, resend, tracked, reply);
-		if (r == -ENOSYS && !by_eval) {
+		int r = send_call(&c, resend, tracked, reply);
+		if (r == -ENOSYS && !c.by_eval) {
 			use_eval(m, "it has no Redis functions (before Redis 7)");
-			by_eval = true;
-		} else if (r == -ENOEXEC && !by_eval && !library_loaded) {
+			c.by_eval = true;
+		} else if (r == -ENOEXEC && !c.by_eval && !library_loaded) {
 			library_loaded = true;
 			r = load_library(m);
-			by_eval = r == 1;
-		} else if (r == -ENOEXEC && by_eval && !script_loaded) {
+			c.by_eval = r == 1;
+		} else if (r == -ENOEXEC && c.by_eval && !script_loaded) {
 			script_loaded = true;
-			r = load_script(m, si);
+			r = load_script(m, c.si);
 		} else {
 			return r;
 		}
@@ -757,23 +780,20 @@ static int eval_script(struct meta *m, const char *name, struct eval_keys k, int
 int meta_eval(struct meta *m, const char *name, const char *key, int argc, const char **argv,
 	      const size_t *lens, redisReply **reply)
 {
-	struct eval_keys k = {1, &key};
-	return eval_script(m, name, k, argc, argv, lens, false, NULL, reply);
+	return eval_script(m, name, 1, &key, argc, argv, lens, false, NULL, reply);
 }
 
 int meta_eval_op(struct meta *m, const char *name, const char *key, int argc, const char **argv,
 		 const size_t *lens, redisReply **reply)
 {
-	struct eval_keys k = {1, &key};
-	return eval_script(m, name, k, argc, argv, lens, true, NULL, reply);
+	return eval_script(m, name, 1, &key, argc, argv, lens, true, NULL, reply);
 }
 
 int meta_eval_track(struct meta *m, const char *name, const char *key, const char *watch, int argc,
 		    const char **argv, const size_t *lens, bool *tracked, redisReply **reply)
 {
 	const char *keys[2] = {key, watch};
-	struct eval_keys k = {2, keys};
-	return eval_script(m, name, k, argc, argv, lens, false, tracked, reply);
+	return eval_script(m, name, 2, keys, argc, argv, lens, false, tracked, reply);
 }
 
 int meta_eval_op_track(struct meta *m, const char *name, const char *key, const char *watch,
@@ -781,8 +801,7 @@ int meta_eval_op_track(struct meta *m, const char *name, const char *key, const 
 		       redisReply **reply)
 {
 	const char *keys[2] = {key, watch};
-	struct eval_keys k = {2, keys};
-	return eval_script(m, name, k, argc, argv, lens, true, tracked, reply);
+	return eval_script(m, name, 2, keys, argc, argv, lens, true, tracked, reply);
 }
 
 /* The listener's connection: a pool connection's handshake, then its id and

@@ -125,5 +125,21 @@ local function usage_add(field, delta)
 	call('HINCRBY', K_USAGE, field, id(delta))
 end
 
--- Freed slices go to the deletion log; their blocks are removed later, in
--- every region, after the configured delay.
+-- A freed slice goes to the deletion log: its blocks are removed later, in
+-- every region, after the configured delay. A committed one goes to the
+-- change log, which the replicators copy its blocks from. Hole slices (id
+-- 0) have no blocks.
+local function log_deleted(rec)
+	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
+	if sid > 0 then
+		call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', id(size), 'origin', id(origin))
+	end
+end
+
+local function log_changed(rec, ino)
+	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
+	if sid > 0 then
+		call('XADD', K_CHANGES, 'MAXLEN', '~', '1000000', '*', 'id', id(sid), 'size', id(size),
+			'origin', id(origin), 'ino', id(ino))
+	end
+end

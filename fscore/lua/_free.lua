@@ -1,15 +1,8 @@
 -- Freeing slices, chunks and inodes (needs: free; brings dir).
--- Freed slices go to the deletion log; their blocks are removed later, in
--- every region, after the configured delay. The list itself is the
--- caller's to delete.
+-- The slices of a list go to the deletion log (log_deleted); the list
+-- itself is the caller's to delete.
 local function log_freed_slices(key)
-	local list = call('LRANGE', key, '0', '-1')
-	for _, rec in ipairs(list) do
-		local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
-		if sid > 0 then
-			call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', id(size), 'origin', id(origin))
-		end
-	end
+	for _, rec in ipairs(call('LRANGE', key, '0', '-1')) do log_deleted(rec) end
 end
 
 local function free_slice_list(key)

@@ -13,8 +13,7 @@ local kattr, kchunk = k_inode(ino), k_chunk(ino, idx)
 local a = unpack_attr(call('GET', kattr))
 if not a then
 	-- The file is gone: the blocks just written are garbage now.
-	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
-	call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', id(size), 'origin', id(origin))
+	log_deleted(rec)
 	return {ESTALE}
 end
 if a.type ~= T_FILE then return {EINVAL} end
@@ -36,7 +35,5 @@ a.change = a.change + math.max(0, merged - 1)
 local packed = pack_attr(a)
 call('SET', kattr, packed)
 watch(kattr)
-local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
-call('XADD', K_CHANGES, 'MAXLEN', '~', '1000000', '*', 'id', id(sid), 'size', id(size), 'origin', id(origin),
-	'ino', id(ino))
+log_changed(rec, ino)
 return {0, packed, n}

@@ -7,23 +7,13 @@ local done = op_result(opid)
 if done then return done end
 local ino, idx, n, expect, rec = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local key = k_chunk(ino, idx)
-local function free_rec(r)
-	local sid, size, _, _, _, origin = sunpack(SLICE_FMT, r)
-	if sid > 0 then
-		call('XADD', K_DELETIONS, '*', 'id', id(sid), 'size', id(size), 'origin', id(origin))
-	end
-end
 local head = call('LRANGE', key, 0, n - 1)
 if #head ~= n or table.concat(head) ~= expect then
-	free_rec(rec)
+	log_deleted(rec)
 	return op_finish(opid, {11})
 end
 call('LTRIM', key, n, -1)
 call('LPUSH', key, rec)
-for _, r in ipairs(head) do free_rec(r) end
-local sid, size, _, _, _, origin = sunpack(SLICE_FMT, rec)
-if sid > 0 then
-	call('XADD', K_CHANGES, 'MAXLEN', '~', '1000000', '*', 'id', id(sid), 'size', id(size), 'origin', id(origin),
-		'ino', id(ino))
-end
+for _, r in ipairs(head) do log_deleted(r) end
+log_changed(rec, ino)
 return op_finish(opid, {0})
