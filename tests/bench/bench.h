@@ -16,6 +16,7 @@
 #include <nfsc/libnfs-raw.h>
 #include <nfsc/libnfs-raw-nfs.h>
 
+#include "bench_cpu.h"
 #include "bench_pattern.h"
 #include "bench_result.h"
 
@@ -51,6 +52,7 @@ struct bench_opts {
 	uint64_t seed;
 	uint64_t min_time_ns; /* read workloads repeat whole passes until this long */
 	bool lat;
+	struct cpu_pids cpu; /* --cpu-of: the server's processes */
 };
 
 struct bench_fh {
@@ -147,6 +149,21 @@ static inline bool bench_job_another_pass(struct bench *b)
 	j->total += j->pass;
 	j->passes++;
 	return true;
+}
+
+/* The timed interval of a figure: its clock, and the server's CPU time when
+ * its processes were named (--cpu-of). */
+static inline void bench_interval_start(struct bench *b, struct bench_result *r)
+{
+	r->cpu_start = cpu_pids_ns(&b->o.cpu);
+	r->t_start = now_ns();
+}
+
+static inline void bench_interval_end(struct bench *b, struct bench_result *r)
+{
+	r->t_end = now_ns();
+	int64_t cpu = cpu_pids_ns(&b->o.cpu);
+	r->cpu_ns = r->cpu_start >= 0 && cpu >= r->cpu_start ? cpu - r->cpu_start : -1;
 }
 
 /* Keeps a handle from a reply; -EPROTO if it cannot be an NFSv3 handle. */

@@ -297,9 +297,9 @@ int conn_run(struct bench *b, bench_issue_fn issue)
 int conn_run_timed(struct bench *b, struct bench_result *r, bench_issue_fn issue)
 {
 	b->cur = r;
-	r->t_start = now_ns();
+	bench_interval_start(b, r);
 	int rc = conn_run(b, issue);
-	r->t_end = now_ns();
+	bench_interval_end(b, r);
 	r->ran = true;
 	return rc;
 }

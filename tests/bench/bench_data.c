@@ -99,11 +99,11 @@ int data_seqwrite(struct bench *b)
 		return rc;
 	bench_job_reset(&b->job, io_spans(b));
 	b->job.seed = pattern_seed(b->o.seed, 0);
-	r->t_start = now_ns();
+	bench_interval_start(b, r);
 	rc = conn_run(b, seqwrite_issue);
 	if (rc == 0)
 		rc = seqwrite_commit(b, r);
-	r->t_end = now_ns();
+	bench_interval_end(b, r);
 	r->ran = true;
 	r->ops = r->nlat;
 	r->bytes = b->o.file_size;

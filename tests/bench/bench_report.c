@@ -66,6 +66,12 @@ static void add_result(struct report *r, int label, const char *line, int *error
 		(*errors)++;
 	} else if (c->nvalues < REPORT_MAX_RUNS) {
 		c->values[c->nvalues++] = v;
+		char cpu[32];
+		if (field(line, "server_cpu_us", cpu, sizeof(cpu)) && c->ncpu < REPORT_MAX_RUNS) {
+			double u = strtod(cpu, &end);
+			if (end != cpu && u >= 0)
+				c->cpu_us[c->ncpu++] = u;
+		}
 	}
 }
 
@@ -101,17 +107,29 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+static double median_of(const double *values, int n)
+{
+	double v[REPORT_MAX_RUNS];
+	memcpy(v, values, sizeof(double) * (size_t)n);
+	qsort(v, (size_t)n, sizeof(double), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* The median of a cell, or -1 when it has no value or any error: a figure
  * with a failed run is not reported as a speed. */
 static double median(const struct report_cell *c)
 {
 	if (c->nvalues == 0 || c->errors)
 		return -1;
-	double v[REPORT_MAX_RUNS];
-	memcpy(v, c->values, sizeof(double) * (size_t)c->nvalues);
-	qsort(v, (size_t)c->nvalues, sizeof(double), cmp_double);
-	int n = c->nvalues;
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	return median_of(c->values, c->nvalues);
+}
+
+/* The median CPU time per unit, or -1: unknown for some run, or a failed one. */
+static double median_cpu(const struct report_cell *c)
+{
+	if (c->ncpu == 0 || c->ncpu != c->nvalues || c->errors)
+		return -1;
+	return median_of(c->cpu_us, c->ncpu);
 }
 
 static void print_header(const struct report *r, FILE *out)
@@ -125,27 +143,54 @@ static void print_header(const struct report *r, FILE *out)
 	fputc('\n', out);
 }
 
-static void print_row(const struct report *r, int w, FILE *out)
+/* One row of medians and ratios; of the figures, or of the CPU time per
+ * unit (unit_label in place of the figure's unit, two decimals). */
+static void print_row(const struct report *r, int w, double (*med)(const struct report_cell *),
+		      const char *unit_label, FILE *out)
 {
-	fprintf(out, "%-10s %-10s", r->workloads[w], r->units[w]);
+	fprintf(out, "%-10s %-10s", r->workloads[w], unit_label ? unit_label : r->units[w]);
 	for (int l = 0; l < r->nlabels; l++) {
-		double m = median(&r->cells[w][l]);
+		double m = med(&r->cells[w][l]);
 		if (m >= 0)
-			fprintf(out, " %12.1f", m);
+			fprintf(out, unit_label ? " %12.2f" : " %12.1f", m);
 		else
 			fprintf(out, " %12s", r->cells[w][l].errors ? "ERROR" : "-");
 	}
-	double peer = r->peer >= 0 ? median(&r->cells[w][r->peer]) : -1;
+	double peer = r->peer >= 0 ? med(&r->cells[w][r->peer]) : -1;
 	for (int l = 0; l < r->nlabels; l++) {
 		if (r->peer < 0 || l == r->peer)
 			continue;
-		double m = median(&r->cells[w][l]);
+		double m = med(&r->cells[w][l]);
 		if (m >= 0 && peer > 0)
 			fprintf(out, " %14.2f", m / peer);
 		else
 			fprintf(out, " %14s", "-");
 	}
 	fputc('\n', out);
+}
+
+/* What a unit of each figure is, for the CPU table. */
+static const char *cpu_unit(const char *figure_unit)
+{
+	static const struct {
+		const char *figure, *cpu;
+	} UNITS[] = {{"MiB/s", "us/MiB"},
+		     {"ops/s", "us/op"},
+		     {"files/s", "us/file"},
+		     {"entries/s", "us/entry"}};
+	for (size_t i = 0; i < sizeof(UNITS) / sizeof(UNITS[0]); i++)
+		if (strcmp(figure_unit, UNITS[i].figure) == 0)
+			return UNITS[i].cpu;
+	return "us/unit";
+}
+
+static bool any_cpu(const struct report *r)
+{
+	for (int w = 0; w < r->nworkloads; w++)
+		for (int l = 0; l < r->nlabels; l++)
+			if (median_cpu(&r->cells[w][l]) >= 0)
+				return true;
+	return false;
 }
 
 static void print_machine_lines(const struct report *r, FILE *out)
@@ -160,6 +205,9 @@ static void print_machine_lines(const struct report *r, FILE *out)
 			    r->labels[l], r->workloads[w], r->units[w], c->nvalues, c->errors, m);
 			if (l != r->peer && m >= 0 && peer > 0)
 				fprintf(out, " ratio=%.3f", m / peer);
+			double cpu = median_cpu(c);
+			if (cpu >= 0)
+				fprintf(out, " server_cpu_us=%.2f", cpu);
 			fputc('\n', out);
 		}
 	}
@@ -170,10 +218,18 @@ void report_print(const struct report *r, FILE *out)
 	fputc('\n', out);
 	print_header(r, out);
 	for (int w = 0; w < r->nworkloads; w++)
-		print_row(r, w, out);
+		print_row(r, w, median, NULL, out);
 	if (r->tcp_mib_s > 0)
 		fprintf(out, "%-10s %-10s %12.1f  (iperf3, one stream: the loopback ceiling)\n",
 			"tcp", "MiB/s", r->tcp_mib_s);
+	if (any_cpu(r)) {
+		fputs("\nServer CPU time per unit of each figure, lower is better (mcfs: the\n"
+		      "gateway and Redis; ganesha: its daemon):\n",
+		      out);
+		print_header(r, out);
+		for (int w = 0; w < r->nworkloads; w++)
+			print_row(r, w, median_cpu, cpu_unit(r->units[w]), out);
+	}
 	fputc('\n', out);
 	print_machine_lines(r, out);
 	if (r->failed_runs)

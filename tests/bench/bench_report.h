@@ -13,6 +13,8 @@ struct report_cell {
 	double values[REPORT_MAX_RUNS];
 	int nvalues;
 	int errors;
+	double cpu_us[REPORT_MAX_RUNS]; /* the server's CPU time per unit, where known */
+	int ncpu;
 };
 
 struct report {
@@ -35,8 +37,9 @@ void report_init(struct report *r, const char *const labels[], int nlabels, cons
 int report_add_run(struct report *r, int label, const char *output_path);
 /* Marks every workload of one run as failed (the generator died). */
 void report_fail_run(struct report *r, int label);
-/* The side-by-side table of medians and ratios, then one machine-readable
- * line per figure. */
+/* The side-by-side table of medians and ratios, the table of the servers'
+ * CPU time per unit where it was measured, then one machine-readable line
+ * per figure. */
 void report_print(const struct report *r, FILE *out);
 /* Whether any figure had an error. */
 int report_errors(const struct report *r);

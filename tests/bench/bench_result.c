@@ -36,6 +36,7 @@ int result_begin(struct bench_result *r, size_t expected_ops)
 	r->amount = 0;
 	r->ops = r->bytes = r->entries = 0;
 	r->t_start = r->t_end = r->extra_ns = 0;
+	r->cpu_start = r->cpu_ns = -1;
 	r->nlat = 0;
 	return lat_reserve(r, expected_ops ? expected_ops : 64);
 }
@@ -130,6 +131,11 @@ void result_print(FILE *out, const char *label, const struct bench_result *r, bo
 		fprintf(out, " entries=%" PRIu64, r->entries);
 	if (r->extra_ns)
 		fprintf(out, " commit_us=%" PRIu64, r->extra_ns / 1000);
+	/* Per unit of the figure (a MiB, an op, a file, an entry), and how many
+	 * cores' worth the server used meanwhile. */
+	if (r->cpu_ns >= 0 && r->amount > 0 && secs > 0 && !r->errors)
+		fprintf(out, " server_cpu_us=%.2f server_cores=%.2f",
+			(double)r->cpu_ns / 1000 / r->amount, (double)r->cpu_ns / 1e9 / secs);
 	if (r->errors)
 		print_error(out, r->error);
 	else if (!r->ran)

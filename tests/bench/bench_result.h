@@ -26,6 +26,8 @@ struct bench_result {
 	uint64_t t_start;  /* ns: first request sent */
 	uint64_t t_end;	   /* ns: last reply received */
 	uint64_t extra_ns; /* seqwrite: the COMMIT's latency */
+	int64_t cpu_start; /* ns: the server's CPU time at t_start */
+	int64_t cpu_ns;	   /* the server's CPU time from t_start to t_end; -1 unknown */
 	uint64_t errors;
 	char error[256]; /* the first one */
 	uint32_t *lat;	 /* us, one per op, sorted by result_finish */

@@ -103,6 +103,14 @@ int bench_target_start(struct bench_target *t, const char *work_dir)
 	return r;
 }
 
+void bench_target_pids(const struct bench_target *t, char *out, size_t len)
+{
+	if (t->kind == BENCH_GANESHA)
+		snprintf(out, len, "%d", (int)t->ganesha.proc.pid);
+	else
+		snprintf(out, len, "%d,%d", (int)t->gateway.proc.pid, (int)t->redis.proc.pid);
+}
+
 void bench_target_stop(struct bench_target *t)
 {
 	if (!t->started)

@@ -5,6 +5,7 @@
 #define MCFS_BENCH_TARGETS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "bench_ganesha.h"
 #include "gateway.h"
@@ -29,5 +30,9 @@ int bench_target_init(struct bench_target *t, const char *label);
 /* Starts its servers with their files under work_dir (on tmpfs). */
 int bench_target_start(struct bench_target *t, const char *work_dir);
 void bench_target_stop(struct bench_target *t);
+/* The PIDs whose CPU time is the server's, as "PID,PID": the gateway and
+ * Redis for mcfs (not s3rver, which stands in for the cloud's S3), the
+ * daemon for Ganesha (not rpcbind). */
+void bench_target_pids(const struct bench_target *t, char *out, size_t len);
 
 #endif

@@ -241,9 +241,10 @@ static int run_generator_process(const char *const argv[], const char *out)
 static int run_generator(struct bench *b, int target, int run)
 {
 	struct bench_target *t = &b->targets[target];
-	char bin[PATH_MAX + 64], out[700], dir[32];
+	char bin[PATH_MAX + 64], out[700], dir[32], pids[64];
 	snprintf(bin, sizeof(bin), "%s/tests/bench/mcfs-nfsbench", b->builddir);
 	snprintf(out, sizeof(out), "%s/%s-run%d.out", b->work_dir, t->label, run + 1);
+	bench_target_pids(t, pids, sizeof(pids));
 	snprintf(dir, sizeof(dir), "bench-run%d", run + 1);
 	const char *argv[MAX_PASS_ARGS + 12];
 	int n = 0;
@@ -254,6 +255,8 @@ static int run_generator(struct bench *b, int target, int run)
 	argv[n++] = t->label;
 	argv[n++] = "--dir";
 	argv[n++] = dir;
+	argv[n++] = "--cpu-of";
+	argv[n++] = pids;
 	for (int i = 0; i < b->npass; i++)
 		argv[n++] = b->pass[i];
 	argv[n] = NULL;

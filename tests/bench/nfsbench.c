@@ -43,6 +43,7 @@ static const struct option long_opts[] = {{"url", required_argument, NULL, 'u'},
 					  {"seed", required_argument, NULL, 'S'},
 					  {"min-time", required_argument, NULL, 'm'},
 					  {"lat", no_argument, NULL, 'L'},
+					  {"cpu-of", required_argument, NULL, 'C'},
 					  {"help", no_argument, NULL, 'h'},
 					  {NULL, 0, NULL, 0}};
 
@@ -53,6 +54,7 @@ static void usage(FILE *out)
 	      "         [--file-size SIZE] [--files N] [--rand-ops N]\n"
 	      "         [--workloads all|seqwrite,seqread,randread,create,stat,readdir,remove]\n"
 	      "         [--timeout SECS] [--seed N] [--min-time SECS] [--lat]\n"
+	      "         [--cpu-of PID[,PID...]]\n"
 	      "  --label      names the server in the result lines (default nfs)\n"
 	      "  --dir        fresh directory under the export root (default nfsbench-PID)\n"
 	      "  --conns      TCP connections (default 4); --depth requests in flight on each (4)\n"
@@ -61,7 +63,10 @@ static void usage(FILE *out)
 	      "  --timeout    seconds an RPC may take (default 60)\n"
 	      "  --min-time   seqread, randread, stat and readdir repeat whole passes\n"
 	      "               until they have run this long (default 0: one pass)\n"
-	      "  --lat        also p90, p99.9 and max latencies\n",
+	      "  --lat        also p90, p99.9 and max latencies\n"
+	      "  --cpu-of     the server's processes (on this machine): each figure also\n"
+	      "               gives the CPU time they used per unit (server_cpu_us) and\n"
+	      "               the cores they kept busy (server_cores)\n",
 	      out);
 }
 
@@ -163,6 +168,9 @@ static int parse_opt(struct bench_opts *o, int c, const char *arg)
 		break;
 	case 'L':
 		o->lat = true;
+		break;
+	case 'C':
+		rc = cpu_pids_parse(&o->cpu, arg);
 		break;
 	case 'm':
 		rc = parse_uint(arg, 0, 3600, &v);
