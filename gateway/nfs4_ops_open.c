@@ -409,7 +409,9 @@ static void open_delegation(const struct nfs4_compound *c, uint32_t share_access
 	else if (want == OPEN4_SHARE_ACCESS_WANT_CANCEL)
 		w->ond_why = WND4_CANCELLED;
 	else
-		w->ond_why = WND4_NOT_SUPP_FTYPE;
+		/* None is ever granted. RFC 8881 has no reason that says so; the
+		 * generic one is what Linux's nfsd gives too. */
+		w->ond_why = WND4_RESOURCE;
 }
 
 /* The saved handle may cache attributes this OPEN changed (the current

@@ -681,6 +681,30 @@ static void test_v41_session_and_replay(void)
 	CU_ASSERT_EQUAL(res.status, NFS4_OK);
 	res_free(&res);
 
+	/* A client that wants a delegation is told why it gets none: the
+	 * generic reason, not one about the file's type. */
+	c.n = 0;
+	s.seq++;
+	add_sequence(&c, &s, s.seq, false);
+	add(&c, OP_PUTROOTFH);
+	o = &add(&c, OP_OPEN)->nfs_argop4_u.opopen;
+	o->share_access = OPEN4_SHARE_ACCESS_READ | OPEN4_SHARE_ACCESS_WANT_READ_DELEG;
+	o->owner.owner.owner_len = 2;
+	o->owner.owner.owner_val = "o3";
+	o->openhow.opentype = OPEN4_NOCREATE;
+	o->claim.claim = CLAIM_NULL;
+	name4(&o->claim.open_claim4_u.file, "v41-file");
+	cl = &add(&c, OP_CLOSE)->nfs_argop4_u.opclose;
+	cl->open_stateid.seqid = 1;
+	CU_ASSERT_FATAL(call(&s.rc, &c, &res) == 0);
+	CU_ASSERT_EQUAL_FATAL(res.status, NFS4_OK);
+	const open_delegation4 *d =
+	    &resop(&res, 2)->nfs_resop4_u.opopen.OPEN4res_u.resok4.delegation;
+	CU_ASSERT_EQUAL(d->delegation_type, OPEN_DELEGATE_NONE_EXT);
+	if (d->delegation_type == OPEN_DELEGATE_NONE_EXT)
+		CU_ASSERT_EQUAL(d->open_delegation4_u.od_whynone.ond_why, WND4_RESOURCE);
+	res_free(&res);
+
 	c.n = 0;
 	memcpy(add(&c, OP_DESTROY_SESSION)->nfs_argop4_u.opdestroy_session.dsa_sessionid, s.sid,
 	       NFS4_SESSIONID_SIZE);
