@@ -1,10 +1,10 @@
 #include "bench_cpu.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 int cpu_pids_parse(struct cpu_pids *p, const char *list)
@@ -56,43 +56,14 @@ static int64_t process_ticks_ns(pid_t pid)
 	return hz > 0 && ticks >= 0 ? (int64_t)(ticks * (1000000000LL / hz)) : -1;
 }
 
-/* The first field of a schedstat file: ns spent on a CPU. */
-static int64_t thread_ns(pid_t pid, const char *tid)
-{
-	char path[320];
-	snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, tid);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -1;
-	unsigned long long ns;
-	int ok = fscanf(f, "%llu", &ns) == 1;
-	fclose(f);
-	return ok ? (int64_t)ns : -1;
-}
-
+/* The process's CPU clock: ns, every thread it has had, the exited ones too. */
 static int64_t process_ns(pid_t pid)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return -1;
-	int64_t sum = 0;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		int64_t ns = thread_ns(pid, e->d_name);
-		if (ns < 0) {
-			/* No schedstat in this kernel (or the thread just ended):
-			 * the coarse count is still a count. */
-			closedir(d);
-			return process_ticks_ns(pid);
-		}
-		sum += ns;
-	}
-	closedir(d);
-	return sum;
+	clockid_t clock;
+	struct timespec ts;
+	if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &ts) != 0)
+		return process_ticks_ns(pid);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 int64_t cpu_pids_ns(const struct cpu_pids *p)

@@ -18,12 +18,10 @@ struct cpu_pids {
 
 /* "PID[,PID...]": 0, or -EINVAL. */
 int cpu_pids_parse(struct cpu_pids *p, const char *list);
-/* The CPU time the processes have used so far, in ns: the scheduler's
- * exact count per thread (/proc/PID/task/TID/schedstat), summed over the
- * threads they have now; where the kernel keeps none, user and system time
- * in clock ticks. -1 when there are none or one cannot be read (it has
- * exited). A thread that ends inside an interval takes its time with it: the
- * servers measured keep theirs. */
+/* The CPU time the processes have used so far, in ns: their CPU clocks
+ * (clock_getcpuclockid), which count every thread they have had; where
+ * those cannot be read, user and system time from /proc/PID/stat, in clock
+ * ticks. -1 when there are none or one cannot be read (it has exited). */
 int64_t cpu_pids_ns(const struct cpu_pids *p);
 
 #endif
