@@ -93,13 +93,17 @@ static int range_from_disk(struct block_cache *bc, const char *key, size_t block
 		char *block = malloc(block_len ? block_len : 1);
 		if (block) {
 			int r = disk_tier_get(bc->disk, key, block, block_len);
-			if (r == 0) {
-				mem_tier_put(bc->mem, key, block, block_len);
-				if (len)
-					memcpy(buf, block + off, len);
+			if (r < 0) {
+				free(block);
+				return r;
 			}
-			free(block);
-			return r;
+			if (len)
+				memcpy(buf, block + off, len);
+			/* The memory tier takes the block as read: a second
+			 * copy of 4 MiB, into pages faulted in anew, cost a
+			 * sequential read from the disk tier a tenth of its CPU. */
+			mem_tier_adopt(bc->mem, key, block, block_len);
+			return 0;
 		}
 	}
 	return disk_tier_get_range(bc->disk, key, block_len, off, len, buf);
