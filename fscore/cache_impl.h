@@ -147,6 +147,10 @@ void mem_tier_adopt(struct mem_tier *m, const char *key, void *buf, size_t len);
 bool mem_tier_contains(struct mem_tier *m, const char *key);
 /* True when a block of this size could be held at all. */
 bool mem_tier_fits(const struct mem_tier *m, const char *key, size_t len);
+/* True when it could be held now without evicting anything. */
+bool mem_tier_has_room(struct mem_tier *m, const char *key, size_t len);
+/* The tiers' hash of a key. */
+uint64_t cache_key_hash(const char *key, size_t len);
 void mem_tier_stats(struct mem_tier *m, uint64_t *used, uint64_t *evictions);
 
 /* Disk tier: one checksummed file per block under a directory. */

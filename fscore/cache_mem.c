@@ -45,7 +45,7 @@ struct mem_tier {
 
 /* FNV-1a, then a finalizer: the shard comes from the top bits, which plain
  * FNV leaves poorly mixed for keys that differ only at the end. */
-static uint64_t key_hash(const char *key, size_t len)
+uint64_t cache_key_hash(const char *key, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 	for (size_t i = 0; i < len; i++) {
@@ -135,11 +135,17 @@ bool mem_tier_fits(const struct mem_tier *m, const char *key, size_t len)
 	return m && keylen <= CACHE_KEY_MAX && entry_cost(keylen, len) <= m->bound;
 }
 
+bool mem_tier_has_room(struct mem_tier *m, const char *key, size_t len)
+{
+	uint64_t cost = entry_cost(strlen(key), len);
+	return cost <= m->bound && atomic_load(&m->used) <= m->bound - cost;
+}
+
 int mem_tier_get(struct mem_tier *m, const char *key, size_t block_len, size_t off, size_t len,
 		 void *buf)
 {
 	size_t keylen = strlen(key);
-	uint64_t hash = key_hash(key, keylen);
+	uint64_t hash = cache_key_hash(key, keylen);
 	struct mem_shard *s = shard_of(m, hash);
 	int r = -ENOENT;
 
@@ -161,7 +167,7 @@ int mem_tier_get(struct mem_tier *m, const char *key, size_t block_len, size_t o
 bool mem_tier_contains(struct mem_tier *m, const char *key)
 {
 	size_t keylen = strlen(key);
-	uint64_t hash = key_hash(key, keylen);
+	uint64_t hash = cache_key_hash(key, keylen);
 	struct mem_shard *s = shard_of(m, hash);
 
 	pthread_mutex_lock(&s->lock);
@@ -246,7 +252,7 @@ static void put_entry(struct mem_tier *m, const char *key, const void *buf, size
 		return;
 	}
 	size_t keylen = strlen(key);
-	uint64_t hash = key_hash(key, keylen);
+	uint64_t hash = cache_key_hash(key, keylen);
 	struct mem_shard *s = shard_of(m, hash);
 
 	/* Allocate and copy outside the lock; a duplicate is thrown away,

@@ -591,6 +591,80 @@ static void test_range_promotes(void)
 	block_cache_close(bc);
 }
 
+/* Blocks k/s0..k/s<n-1> of 1000 bytes, on disk only. */
+static void put_disk_blocks(const char *dir, int n)
+{
+	struct block_cache *bc = open_cache(0, dir, 1 << 20);
+	for (int i = 0; i < n; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "k/s%d", i);
+		put_block(bc, key, 1000, 100 + (unsigned)i);
+	}
+	block_cache_close(bc);
+}
+
+/* A sequential read (from offset 0) of block k/s<i>: its right bytes. */
+static bool read_start(struct block_cache *bc, int i)
+{
+	char key[16], want[100], got[100];
+	snprintf(key, sizeof(key), "k/s%d", i);
+	char block[1000];
+	fill(block, sizeof(block), 100 + (unsigned)i);
+	memcpy(want, block, sizeof(want));
+	return block_cache_get_range(bc, key, 1000, 0, sizeof(got), got) == 0 &&
+	       memcmp(want, got, sizeof(got)) == 0;
+}
+
+static bool in_memory(struct block_cache *bc, const char *key)
+{
+	char buf[10];
+	return block_cache_get_range_mem(bc, key, 1000, 0, sizeof(buf), buf) == 0;
+}
+
+/* Memory holds two blocks and is full: scanning eight disk blocks twice
+ * reads them all from disk and evicts nothing. */
+static void test_scan_not_cycled(void)
+{
+	const char *dir = test_dir("scan");
+	put_disk_blocks(dir, 8);
+	struct block_cache *bc = open_cache(2 * (1000 + 4), dir, 1 << 20);
+	put_block(bc, "k/m0", 1000, 1);
+	put_block(bc, "k/m1", 1000, 2);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < 8; i++)
+			CU_ASSERT(read_start(bc, i));
+	struct block_cache_stats st = stats_of(bc);
+	CU_ASSERT_EQUAL(st.evictions, 0);
+	CU_ASSERT_EQUAL(st.disk_hits, 16);
+	CU_ASSERT(in_memory(bc, "k/m0"));
+	CU_ASSERT(in_memory(bc, "k/m1"));
+	CU_ASSERT_FALSE(in_memory(bc, "k/s0"));
+	block_cache_close(bc);
+}
+
+/* With memory full, a block read from disk is passed over the first time
+ * and promoted when it comes back soon; with room, it is promoted at once. */
+static void test_reread_promoted(void)
+{
+	const char *dir = test_dir("reread");
+	put_disk_blocks(dir, 2);
+	struct block_cache *bc = open_cache(2 * (1000 + 4), dir, 1 << 20);
+	put_block(bc, "k/m0", 1000, 1);
+	put_block(bc, "k/m1", 1000, 2);
+	CU_ASSERT(read_start(bc, 0));
+	CU_ASSERT_FALSE(in_memory(bc, "k/s0"));
+	CU_ASSERT(read_start(bc, 0));
+	CU_ASSERT(in_memory(bc, "k/s0"));
+	CU_ASSERT_EQUAL(stats_of(bc).evictions, 1);
+	CU_ASSERT_FALSE(in_memory(bc, "k/m0")); /* the least recently used */
+	block_cache_close(bc);
+
+	bc = open_cache(2 * (1000 + 4), dir, 1 << 20);
+	CU_ASSERT(read_start(bc, 1));
+	CU_ASSERT(in_memory(bc, "k/s1"));
+	block_cache_close(bc);
+}
+
 /* ------------------------------------------------------------ configurations */
 
 static void test_disabled(void)
@@ -761,6 +835,8 @@ int main(void)
 	    {"range_mem", test_range_mem},
 	    {"range_disk_only", test_range_disk_only},
 	    {"range_promotes", test_range_promotes},
+	    {"scan_not_cycled", test_scan_not_cycled},
+	    {"reread_promoted", test_reread_promoted},
 	    {"disabled", test_disabled},
 	    {"mem_only_and_disk_only", test_mem_only_and_disk_only},
 	    {"bad_args", test_bad_args},
