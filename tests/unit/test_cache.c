@@ -621,15 +621,23 @@ static bool in_memory(struct block_cache *bc, const char *key)
 	return block_cache_get_range_mem(bc, key, 1000, 0, sizeof(buf), buf) == 0;
 }
 
+/* The cache on dir with a memory tier that holds two blocks (k/m0, k/m1)
+ * and is full. */
+static struct block_cache *open_full_cache(const char *dir)
+{
+	struct block_cache *bc = open_cache(2 * (1000 + 4), dir, 1 << 20);
+	put_block(bc, "k/m0", 1000, 1);
+	put_block(bc, "k/m1", 1000, 2);
+	return bc;
+}
+
 /* Memory holds two blocks and is full: scanning eight disk blocks twice
  * reads them all from disk and evicts nothing. */
 static void test_scan_not_cycled(void)
 {
 	const char *dir = test_dir("scan");
 	put_disk_blocks(dir, 8);
-	struct block_cache *bc = open_cache(2 * (1000 + 4), dir, 1 << 20);
-	put_block(bc, "k/m0", 1000, 1);
-	put_block(bc, "k/m1", 1000, 2);
+	struct block_cache *bc = open_full_cache(dir);
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < 8; i++)
 			CU_ASSERT(read_start(bc, i));
@@ -648,9 +656,7 @@ static void test_reread_promoted(void)
 {
 	const char *dir = test_dir("reread");
 	put_disk_blocks(dir, 2);
-	struct block_cache *bc = open_cache(2 * (1000 + 4), dir, 1 << 20);
-	put_block(bc, "k/m0", 1000, 1);
-	put_block(bc, "k/m1", 1000, 2);
+	struct block_cache *bc = open_full_cache(dir);
 	CU_ASSERT(read_start(bc, 0));
 	CU_ASSERT_FALSE(in_memory(bc, "k/s0"));
 	CU_ASSERT(read_start(bc, 0));
