@@ -628,25 +628,26 @@ struct script_call {
 	const size_t *lens;
 };
 
+/* Arguments a call formats without allocating its vectors: every script's
+ * call has fewer. */
+#define CALL_ARGS_ON_STACK 24
+
 /* The call as a formatted command: FCALL of its function in the library, or
  * EVALSHA. With retried, the operation id gets a '+' that tells the script
  * a try may have run before. */
 static long format_call(const struct script_call *c, bool retried, char **out)
 {
-	const struct meta *m = c->m;
-	int si = c->si, argc = c->argc;
-	const char **argv = c->argv;
-	const size_t *lens = c->lens;
-	bool by_eval = c->by_eval;
-	int head = 3 + c->nkeys;
-	int total = argc + head;
-	const char **av = malloc((size_t)total * sizeof(*av));
-	size_t *al = malloc((size_t)total * sizeof(*al));
+	int head = 3 + c->nkeys, total = head + c->argc;
+	const char *av_stack[CALL_ARGS_ON_STACK];
+	size_t al_stack[CALL_ARGS_ON_STACK];
+	bool on_stack = total <= CALL_ARGS_ON_STACK;
+	const char **av = on_stack ? av_stack : malloc((size_t)total * sizeof(*av));
+	size_t *al = on_stack ? al_stack : malloc((size_t)total * sizeof(*al));
 	char *first = NULL, nkeys[12];
 	long len = -1;
 	if (av && al) {
-		av[0] = by_eval ? "EVALSHA" : "FCALL";
-		av[1] = by_eval ? m->shas[si] : m->fnames[si];
+		av[0] = c->by_eval ? "EVALSHA" : "FCALL";
+		av[1] = c->by_eval ? c->m->shas[c->si] : c->m->fnames[c->si];
 		al[0] = strlen(av[0]);
 		al[1] = strlen(av[1]);
 		al[2] = (size_t)snprintf(nkeys, sizeof(nkeys), "%d", c->nkeys);
@@ -655,12 +656,12 @@ static long format_call(const struct script_call *c, bool retried, char **out)
 			av[3 + i] = c->keys[i];
 			al[3 + i] = strlen(c->keys[i]);
 		}
-		for (int i = 0; i < argc; i++) {
-			av[head + i] = argv[i];
-			al[head + i] = lens ? lens[i] : strlen(argv[i]);
+		for (int i = 0; i < c->argc; i++) {
+			av[head + i] = c->argv[i];
+			al[head + i] = c->lens ? c->lens[i] : strlen(c->argv[i]);
 		}
-		if (retried && argc > 0 && (first = malloc(al[head] + 2))) {
-			memcpy(first, argv[0], al[head]);
+		if (retried && c->argc > 0 && (first = malloc(al[head] + 2))) {
+			memcpy(first, c->argv[0], al[head]);
 			first[al[head]] = '+';
 			av[head] = first;
 			al[head]++;
@@ -669,8 +670,10 @@ static long format_call(const struct script_call *c, bool retried, char **out)
 			len = resp_format(out, total, av, al);
 	}
 	free(first);
-	free(av);
-	free(al);
+	if (!on_stack) {
+		free(av);
+		free(al);
+	}
 	return len;
 }
 
