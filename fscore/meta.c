@@ -758,6 +758,8 @@ static int eval_script(struct meta *m, const char *name, int nkeys, const char *
 				.lens = lens};
 	if (c.si < 0 || nkeys < 1)
 		return -EINVAL;
+	if (argc < 0)
+		return -E2BIG; /* an argument list that overflowed (meta_ops.h) */
 	bool resend = false, library_loaded = false, script_loaded = false;
 	for (;;) {
 		int r = send_call(&c, resend, tracked, reply);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,20 @@ void args_init(struct meta_args *a)
 	a->packed_len = 0;
 }
 
+/* A list that outgrew its arrays is not sent short: it keeps n at
+ * META_ARGS_OVERFLOW, which every eval refuses (-E2BIG). */
+static bool args_room(struct meta_args *a)
+{
+	if (a->n >= 0 && a->n < META_ARGS_MAX)
+		return true;
+	a->n = META_ARGS_OVERFLOW;
+	return false;
+}
+
 void args_bin(struct meta_args *a, const void *p, size_t len)
 {
-	if (a->n >= 16)
-		return; /* callers use fixed, small argument lists */
+	if (!args_room(a))
+		return;
 	a->v[a->n] = p;
 	a->len[a->n] = len;
 	a->n++;
@@ -30,7 +41,7 @@ void args_str(struct meta_args *a, const char *s)
 
 void args_u64(struct meta_args *a, uint64_t x)
 {
-	if (a->n >= 16)
+	if (!args_room(a))
 		return;
 	size_t n = resp_u64(a->num[a->n], x);
 	args_bin(a, a->num[a->n], n);
@@ -38,8 +49,10 @@ void args_u64(struct meta_args *a, uint64_t x)
 
 static void pack_le(struct meta_args *a, uint64_t x, size_t n)
 {
-	if (a->packed_len + n > sizeof(a->packed))
-		return; /* callers pack fixed, small sets */
+	if (a->packed_len + n > sizeof(a->packed)) {
+		a->n = META_ARGS_OVERFLOW;
+		return;
+	}
 	for (size_t i = 0; i < n; i++)
 		a->packed[a->packed_len++] = (uint8_t)(x >> (8 * i));
 }
@@ -61,7 +74,7 @@ void args_packed_end(struct meta_args *a)
 
 void args_i64(struct meta_args *a, int64_t x)
 {
-	if (a->n >= 16)
+	if (!args_room(a))
 		return;
 	snprintf(a->num[a->n], sizeof(a->num[0]), "%" PRId64, x);
 	args_str(a, a->num[a->n]);

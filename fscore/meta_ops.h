@@ -11,11 +11,13 @@
 
 /* An argument vector of at most 16 strings with their own storage for
  * numbers, and for one argument of numbers packed little-endian. */
+#define META_ARGS_MAX	   16
+#define META_ARGS_OVERFLOW (-1)
 struct meta_args {
-	int n;
-	const char *v[16];
-	size_t len[16];
-	char num[16][24];
+	int n; /* META_ARGS_OVERFLOW once more were added than fit */
+	const char *v[META_ARGS_MAX];
+	size_t len[META_ARGS_MAX];
+	char num[META_ARGS_MAX][24];
 	uint8_t packed[96];
 	size_t packed_len;
 };

@@ -429,6 +429,23 @@ static void test_retries_recognise_their_first_try(void)
 	meta_close(meta);
 }
 
+/* An argument list that overflowed is refused, never sent cut short. */
+static void test_overflowed_arguments_refused(void)
+{
+	char err[256];
+	struct meta_options mo = {.url = fx.redis.url};
+	CU_ASSERT_FATAL(meta_connect(&mo, &meta, err, sizeof(err)) == 0);
+	struct meta_args a;
+	args_init(&a);
+	for (int i = 0; i <= META_ARGS_MAX; i++)
+		args_str(&a, "x");
+	redisReply *rep = NULL;
+	CU_ASSERT_EQUAL(meta_eval_op(meta, "mknode", "{test}:setting", a.n, a.v, a.len, &rep),
+			-E2BIG);
+	CU_ASSERT_PTR_NULL(rep);
+	meta_close(meta);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -439,6 +456,7 @@ int main(void)
 	    {"a frozen Redis times out, then serves again", test_frozen_redis_times_out},
 	    {"scripts tell a retry of an applied call from a new call",
 	     test_retries_recognise_their_first_try},
+	    {"an overflowed argument list is refused", test_overflowed_arguments_refused},
 	    {NULL, NULL},
 	};
 	if (test_add_suite("metadata pipeline", suite_start, suite_stop, tests) != 0)
