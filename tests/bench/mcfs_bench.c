@@ -21,6 +21,7 @@
 #define MAX_TARGETS	     REPORT_MAX_LABELS
 #define MAX_PASS_ARGS	     24
 #define GENERATOR_TIMEOUT_MS (30 * 60 * 1000)
+#define WAIT_SLICE_MS	     200
 
 struct bench {
 	int runs;
@@ -230,11 +231,19 @@ static int run_generator_process(const char *const argv[], const char *out)
 {
 	struct proc p;
 	int status = proc_spawn(&p, "mcfs-nfsbench", (char *const *)argv, out);
-	if (status == 0)
-		status = proc_wait(&p, GENERATOR_TIMEOUT_MS);
-	if (status == -ETIMEDOUT)
-		proc_stop(&p, 5000);
-	return status;
+	if (status < 0)
+		return status;
+	/* In slices, so that an interrupt stops the run at once rather than
+	 * when the run ends (the generator is in a process group of its own,
+	 * out of reach of the terminal's ^C). */
+	for (int waited = 0; waited < GENERATOR_TIMEOUT_MS && !interrupted;
+	     waited += WAIT_SLICE_MS) {
+		status = proc_wait(&p, WAIT_SLICE_MS);
+		if (status != -ETIMEDOUT)
+			return status;
+	}
+	proc_stop(&p, 5000);
+	return interrupted ? -EINTR : -ETIMEDOUT;
 }
 
 /* One run of the generator against one target; its output goes to the report. */
@@ -263,6 +272,10 @@ static int run_generator(struct bench *b, int target, int run)
 	fprintf(stderr, "mcfs-bench: run %d/%d: %s ...", run + 1, b->runs, t->label);
 	long long start = now_ms();
 	int status = run_generator_process(argv, out);
+	if (status == -EINTR) {
+		fprintf(stderr, " interrupted\n");
+		return status;
+	}
 	int errors = report_add_run(&b->report, target, out);
 	if (status != 0 && errors <= 0)
 		report_fail_run(&b->report, target);
