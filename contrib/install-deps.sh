@@ -19,8 +19,9 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 pkgs="build-essential autoconf automake libtool pkg-config
       libtirpc-dev libhiredis-dev libcurl4-openssl-dev libssl-dev liburcu-dev
       libinih-dev libboost-context-dev libjemalloc-dev libcunit1-dev redis-server libnfs-dev libnfs-utils rpcsvc-proto"
-# The kernel-client test: qemu, and ip(8) for its network namespace.
-[ "$want_test" = yes ] && pkgs="$pkgs qemu-system-x86 iproute2 gzip"
+# The kernel-client test: qemu, and ip(8) for its network namespace; the
+# object-store test: openssl(1), for s3rver's certificate.
+[ "$want_test" = yes ] && pkgs="$pkgs qemu-system-x86 iproute2 gzip openssl"
 [ "$want_bench" = yes ] && pkgs="$pkgs nfs-ganesha nfs-ganesha-vfs rpcbind iperf3 util-linux"
 # node and npm may come from elsewhere (NodeSource bundles npm): only ask
 # Debian for them when they are missing.

@@ -101,6 +101,8 @@ static const struct key_desc keys[] = {
     KEY("s3", "access_key", K_TEXT, s3_access_key, 0, 0),
     KEY("s3", "secret_key", K_SECRET, s3_secret_key, 0, 0),
     KEY("s3", "signing_region", K_NAME, s3_region, 1, 0),
+    KEY("s3", "ca_file", K_PATH, s3_ca_file, 0, 0),
+    KEY("s3", "sign_payload", K_BOOL, s3_sign_payload, 0, 0),
     KEY("cache", "dir", K_PATH, cache_dir, 0, 0),
     KEY("cache", "size", K_SIZE, cache_size, 0, UINT64_MAX),
     KEY("cache", "memory", K_SIZE, cache_mem, 0, UINT64_MAX),
@@ -693,4 +695,15 @@ void config_apply_env(struct mcfs_config *cfg)
 	 * the struct cannot tell a default from an explicit "us-east-1". */
 	env_fill(cfg->s3_region, sizeof(cfg->s3_region), "AWS_REGION",
 		 strcmp(cfg->s3_region, DEFAULT_S3_REGION) == 0, is_name);
+}
+
+struct objstore_credentials config_s3_credentials(const struct mcfs_config *cfg)
+{
+	return (struct objstore_credentials){
+	    .access_key = cfg->s3_access_key[0] ? cfg->s3_access_key : NULL,
+	    .secret_key = cfg->s3_secret_key[0] ? cfg->s3_secret_key : NULL,
+	    .region = cfg->s3_region[0] ? cfg->s3_region : NULL,
+	    .ca_file = cfg->s3_ca_file[0] ? cfg->s3_ca_file : NULL,
+	    .sign_payload = cfg->s3_sign_payload,
+	};
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "objstore.h"
+
 #define CONFIG_MAX_EXPORTS 32
 
 struct mcfs_config {
@@ -28,6 +30,8 @@ struct mcfs_config {
 	char s3_access_key[256];
 	char s3_secret_key[256]; /* secret */
 	char s3_region[64];	 /* signing_region = ; default us-east-1 */
+	char s3_ca_file[1024];	 /* ca_file = PEM certificates for https:// endpoints */
+	bool s3_sign_payload;	 /* sign_payload = no: bodies over https go unsigned */
 	/* [cache] */
 	char cache_dir[1024];	   /* dir = */
 	uint64_t cache_size;	   /* size = (disk bound) */
@@ -75,5 +79,7 @@ int config_load(const char *path, struct mcfs_config *cfg, char *errbuf, size_t 
 /* Takes AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / MCFS_META_PASSWORD from the
  * environment where the file left them empty. */
 void config_apply_env(struct mcfs_config *cfg);
+/* The [s3] settings as objstore_open() takes them; they point into cfg. */
+struct objstore_credentials config_s3_credentials(const struct mcfs_config *cfg);
 
 #endif

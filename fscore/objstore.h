@@ -9,10 +9,12 @@
  *   -EINVAL       bad URL or argument
  *   -ECONNREFUSED / -EHOSTUNREACH / -ETIMEDOUT   endpoint unreachable (after retries)
  *   -EIO          anything else (after retries), including a short or oversize read
+ *                 and a TLS certificate that does not verify (not retried)
  */
 #ifndef MCFS_OBJSTORE_H
 #define MCFS_OBJSTORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -23,6 +25,9 @@ struct objstore_credentials {
 	const char *access_key; /* NULL: take AWS_ACCESS_KEY_ID from the environment */
 	const char *secret_key; /* NULL: take AWS_SECRET_ACCESS_KEY from the environment */
 	const char *region;	/* SigV4 signing region; NULL means "us-east-1" */
+	const char *ca_file;	/* PEM certificates to trust for https://; NULL: AWS_CA_BUNDLE
+				   from the environment, else the system's */
+	bool sign_payload;	/* sign request bodies over https:// too (always over http://) */
 };
 
 /* Opens a bucket by URL: file:///DIR, http://HOST:PORT/BUCKET, https://HOST/BUCKET.

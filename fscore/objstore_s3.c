@@ -151,8 +151,13 @@ int s3_req_init(struct s3_store *s, struct s3_req *r, const char *method, const 
 	snprintf(r->url, need, "%s%s%s%s%s", s->bucket_url, key ? "/" : "", enc, query ? "?" : "",
 		 query ? query : "");
 
+	/* Over TLS the body needs no signature of its own (TLS authenticates
+	 * every byte), and hashing it was a fifth of the gateway's CPU time
+	 * per MiB uploaded: sent as UNSIGNED-PAYLOAD, as AWS's own SDKs do. */
 	char sha[65] = S3_EMPTY_SHA256;
-	if (body_len > 0 && s3_sha256_hex(body, body_len, sha) < 0)
+	if (body_len > 0 && !s->sign_payload)
+		snprintf(sha, sizeof(sha), "%s", S3_UNSIGNED_PAYLOAD);
+	else if (body_len > 0 && s3_sha256_hex(body, body_len, sha) < 0)
 		return -EIO;
 	snprintf(line, sizeof(line), "x-amz-content-sha256: %s", sha);
 	int rc = req_header(r, line);
@@ -282,6 +287,8 @@ int s3_req_prepare(struct s3_store *s, struct s3_req *r)
 	SET(CURLOPT_EXPECT_100_TIMEOUT_MS, EXPECT_100_MS);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_SHARE, s->share);
+	if (s->ca_file)
+		SET(CURLOPT_CAINFO, s->ca_file);
 	SET(CURLOPT_USERAGENT, "mcfs");
 	SET(CURLOPT_HTTPHEADER, r->hdrs);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
@@ -629,6 +636,7 @@ static void s3_close(struct objstore *os)
 	}
 	free(s->access);
 	free(s->region);
+	free(s->ca_file);
 	free(s->bucket_url);
 	free(s);
 }
@@ -696,6 +704,9 @@ int objstore_s3_open(const struct bucket_url *u, const struct objstore_credentia
 		secret = nonempty(getenv("AWS_SECRET_ACCESS_KEY"));
 	if (!region)
 		region = "us-east-1";
+	const char *ca_file = nonempty(cred ? cred->ca_file : NULL);
+	if (!ca_file)
+		ca_file = nonempty(getenv("AWS_CA_BUNDLE"));
 	if (!access != !secret) {
 		log_error("objstore: S3 needs both an access key and a secret key, or neither");
 		return -EINVAL;
@@ -718,8 +729,10 @@ int objstore_s3_open(const struct bucket_url *u, const struct objstore_credentia
 	s->region = strdup(region);
 	s->access = access ? strdup(access) : NULL;
 	s->secret = secret ? strdup(secret) : NULL;
+	s->ca_file = ca_file ? strdup(ca_file) : NULL;
+	s->sign_payload = strncmp(u->endpoint, "https://", 8) != 0 || (cred && cred->sign_payload);
 	if (!s->bucket_url || !s->region || (access && (!s->access || !s->secret)) ||
-	    s3_share_init(s) < 0) {
+	    (ca_file && !s->ca_file) || s3_share_init(s) < 0) {
 		s3_close(&s->base);
 		return -ENOMEM;
 	}

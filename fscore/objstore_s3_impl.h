@@ -22,6 +22,8 @@ struct s3_store {
 	char *access;	  /* NULL: unsigned (anonymous) requests */
 	char *secret;	  /* never logged */
 	char *region;
+	char *ca_file;	   /* NULL: the system's certificates */
+	bool sign_payload; /* false only over https: TLS protects the body */
 	char sigv4[128];
 	struct retry_policy retry;
 	CURLSH *share;

@@ -103,11 +103,7 @@ int region_stores_update(struct region_stores *rs, const struct region_info *reg
 
 static struct objstore *open_slot(struct region_stores *rs, struct store_slot *s, uint16_t index)
 {
-	struct objstore_credentials cred = {
-	    .access_key = rs->cfg.s3_access_key[0] ? rs->cfg.s3_access_key : NULL,
-	    .secret_key = rs->cfg.s3_secret_key[0] ? rs->cfg.s3_secret_key : NULL,
-	    .region = rs->cfg.s3_region[0] ? rs->cfg.s3_region : NULL,
-	};
+	struct objstore_credentials cred = config_s3_credentials(&rs->cfg);
 	int r = objstore_open(s->url, &cred, &s->store);
 	if (r < 0) {
 		log_warn("cannot open the bucket of region #%u: %s", index, strerror(-r));

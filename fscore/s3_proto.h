@@ -11,6 +11,8 @@
 
 /* SHA-256 of the empty payload, as SigV4 wants it for bodiless requests. */
 #define S3_EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+/* The payload hash of a body signed by TLS alone (SigV4, S3 only). */
+#define S3_UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
 
 /* Lower-case hex SHA-256 of buf into out[65]. Returns 0 or -ENOMEM/-EIO. */
 int s3_sha256_hex(const void *buf, size_t len, char out[65]);

@@ -124,11 +124,7 @@ int cmd_format(int argc, char **argv)
 		fprintf(stderr, "mcfs format: %s\n", err);
 		return r == -EINVAL ? EXIT_USAGE : EXIT_FAIL;
 	}
-	struct objstore_credentials cred = {
-	    .access_key = c.cfg.s3_access_key[0] ? c.cfg.s3_access_key : NULL,
-	    .secret_key = c.cfg.s3_secret_key[0] ? c.cfg.s3_secret_key : NULL,
-	    .region = c.cfg.s3_region[0] ? c.cfg.s3_region : NULL,
-	};
+	struct objstore_credentials cred = config_s3_credentials(&c.cfg);
 	struct objstore *store = NULL;
 	r = objstore_open(fo.bucket_url, &cred, &store);
 	if (r < 0) {

@@ -91,11 +91,7 @@ static int load_volume(struct meta *m, const char *cmd, struct volume_settings *
 
 static struct objstore_credentials credentials(const struct cli_common *c)
 {
-	return (struct objstore_credentials){
-	    .access_key = c->cfg.s3_access_key[0] ? c->cfg.s3_access_key : NULL,
-	    .secret_key = c->cfg.s3_secret_key[0] ? c->cfg.s3_secret_key : NULL,
-	    .region = c->cfg.s3_region[0] ? c->cfg.s3_region : NULL,
-	};
+	return config_s3_credentials(&c->cfg);
 }
 
 /* Whether two metadata URLs name the same server (host and port, or socket). */

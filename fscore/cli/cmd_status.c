@@ -132,11 +132,7 @@ static int gather(struct meta *m, struct cli_common *c, struct status *st, bool 
 			st->bucket_state[i] = 1;
 			continue;
 		}
-		struct objstore_credentials cred = {
-		    .access_key = c->cfg.s3_access_key[0] ? c->cfg.s3_access_key : NULL,
-		    .secret_key = c->cfg.s3_secret_key[0] ? c->cfg.s3_secret_key : NULL,
-		    .region = c->cfg.s3_region[0] ? c->cfg.s3_region : NULL,
-		};
+		struct objstore_credentials cred = config_s3_credentials(&c->cfg);
 		struct objstore *os = NULL;
 		st->bucket_state[i] = objstore_open(st->regions[i].bucket, &cred, &os);
 		if (st->bucket_state[i] == 0)

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // Runs @20minutes/s3rver (which ships no bin script) for the C test harness.
 // Usage: node s3rver-run.js --port N --directory DIR --bucket NAME [--package DIR]
+//                            [--key FILE --cert FILE]   (HTTPS with that key and certificate)
 // The package directory comes from --package, else $S3RVER_PACKAGE, else
 // tests/.tools/node_modules/@20minutes/s3rver next to this script.
 'use strict';
 
+const fs = require('fs');
 const path = require('path');
 
 function parseArgs(argv) {
@@ -30,12 +32,15 @@ function main() {
     process.env.S3RVER_PACKAGE ||
     path.join(__dirname, '..', '.tools', 'node_modules', '@20minutes', 's3rver');
   const S3rver = require(pkg);
+  if (!opts.key !== !opts.cert) throw new Error('--key and --cert go together');
+  const tls = opts.key ? { key: fs.readFileSync(opts.key), cert: fs.readFileSync(opts.cert) } : {};
   const server = new S3rver({
     port: Number(opts.port),
     address: '127.0.0.1',
     directory: opts.directory,
     silent: true,
     configureBuckets: [{ name: opts.bucket }],
+    ...tls,
   });
 
   let stopping = false;

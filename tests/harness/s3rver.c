@@ -69,14 +69,18 @@ static int launch(struct s3_server *s, const char *top)
 	snprintf(pkg, sizeof(pkg), "%s/%s", top, PACKAGE_DIR);
 	snprintf(data, sizeof(data), "%s/data", s->dir);
 	snprintf(log_path, sizeof(log_path), "%s/s3rver.log", s->dir);
+	char key[PATH_MAX];
+	snprintf(key, sizeof(key), "%s/key.pem", s->dir);
 	/* s3rver makes ListObjectsV2 continuation tokens with DES, which the
 	 * OpenSSL 3 inside node >= 17 only offers from its legacy provider. */
-	char *argv[] = {"node",	   "--openssl-legacy-provider",
-			launcher,  "--port",
-			port,	   "--directory",
-			data,	   "--bucket",
-			s->bucket, "--package",
-			pkg,	   NULL};
+	char *argv[] = {"node",	    "--openssl-legacy-provider",
+			launcher,   "--port",
+			port,	    "--directory",
+			data,	    "--bucket",
+			s->bucket,  "--package",
+			pkg,	    s->tls ? "--key" : NULL, /* plain HTTP: the list ends here */
+			key,	    "--cert",
+			s->ca_file, NULL};
 	int r = proc_spawn(&s->proc, "s3rver", argv, log_path);
 	if (r < 0)
 		return r;
@@ -104,7 +108,31 @@ static int resolve_top(char *top, size_t cap)
 	return 0;
 }
 
-int s3_server_start(struct s3_server *s, const char *bucket)
+/* A key and a self-signed certificate for 127.0.0.1, valid for a day. */
+static int make_certificate(struct s3_server *s)
+{
+	char key[PATH_MAX], log_path[PATH_MAX], subject_alt[] = "subjectAltName=IP:127.0.0.1";
+	snprintf(key, sizeof(key), "%s/key.pem", s->dir);
+	snprintf(s->ca_file, sizeof(s->ca_file), "%s/cert.pem", s->dir);
+	snprintf(log_path, sizeof(log_path), "%s/openssl.log", s->dir);
+	char *argv[] = {"openssl",   "req",	"-x509", "-newkey",	  "rsa:2048",
+			"-nodes",    "-keyout", key,	 "-out",	  s->ca_file,
+			"-days",     "1",	"-subj", "/CN=127.0.0.1", "-addext",
+			subject_alt, NULL};
+	struct proc p;
+	int r = proc_spawn(&p, "openssl", argv, log_path);
+	if (r == 0)
+		r = proc_wait(&p, 60000);
+	if (r == -ETIMEDOUT)
+		proc_stop(&p, 1000);
+	if (r != 0 || !is_file(s->ca_file)) {
+		fprintf(stderr, "s3rver: no certificate from openssl (see %s)\n", log_path);
+		return r < 0 ? r : -EIO;
+	}
+	return 0;
+}
+
+static int start(struct s3_server *s, const char *bucket, bool tls)
 {
 	char top[PATH_MAX];
 
@@ -112,12 +140,17 @@ int s3_server_start(struct s3_server *s, const char *bucket)
 	if (strlen(bucket) >= sizeof(s->bucket))
 		return -EINVAL;
 	snprintf(s->bucket, sizeof(s->bucket), "%s", bucket);
+	s->tls = tls;
 	int r = resolve_top(top, sizeof(top));
 	if (r < 0)
 		return r;
 	s->dir = test_tmpdir("s3rver");
 	if (!s->dir)
 		return -errno;
+	if (tls && (r = make_certificate(s)) < 0) {
+		s3_server_stop(s);
+		return r;
+	}
 	/* The port may be taken between probe and bind: try a few. */
 	r = -EADDRINUSE;
 	for (int attempt = 0; attempt < 5 && r < 0; attempt++) {
@@ -128,8 +161,19 @@ int s3_server_start(struct s3_server *s, const char *bucket)
 		s3_server_stop(s);
 		return r;
 	}
-	snprintf(s->url, sizeof(s->url), "http://127.0.0.1:%d/%s", s->port, s->bucket);
+	snprintf(s->url, sizeof(s->url), "%s://127.0.0.1:%d/%s", tls ? "https" : "http", s->port,
+		 s->bucket);
 	return 0;
+}
+
+int s3_server_start(struct s3_server *s, const char *bucket)
+{
+	return start(s, bucket, false);
+}
+
+int s3_server_start_tls(struct s3_server *s, const char *bucket)
+{
+	return start(s, bucket, true);
 }
 
 int s3_server_pause(struct s3_server *s)

@@ -18,6 +18,7 @@
 #include "cunit_main.h"
 #include "log.h"
 #include "objstore.h"
+#include "objstore_s3_impl.h"
 #include "proc.h"
 #include "retry.h"
 #include "s3_proto.h"
@@ -645,6 +646,118 @@ static void t_s3_pause_resume(void)
 	CU_ASSERT_EQUAL(objstore_batch(store, ops, 3), 0);
 }
 
+/* ---------------------------------------------------------------- s3rver over TLS */
+
+static struct s3_server tls_srv;
+static bool tls_running;
+
+static struct objstore_credentials tls_cred(bool sign_payload)
+{
+	return (struct objstore_credentials){.access_key = S3RVER_ACCESS_KEY,
+					     .secret_key = S3RVER_SECRET_KEY,
+					     .ca_file = tls_srv.ca_file,
+					     .sign_payload = sign_payload};
+}
+
+/* The whole battery runs over HTTPS with unsigned payloads, the default. */
+static int tls_init(void)
+{
+	int rc = s3_server_start_tls(&tls_srv, BUCKET);
+	if (rc < 0) {
+		fprintf(stderr, "cannot start s3rver over TLS: %s\n", strerror(-rc));
+		return -1;
+	}
+	tls_running = true;
+	store_is_s3 = true;
+	const struct objstore_credentials cred = tls_cred(false);
+	if (objstore_open(tls_srv.url, &cred, &store) != 0)
+		return -1;
+	return objstore_check(store) == 0 ? 0 : -1;
+}
+
+static int tls_cleanup(void)
+{
+	objstore_close(store);
+	store = NULL;
+	if (tls_running)
+		s3_server_stop(&tls_srv);
+	tls_running = false;
+	return 0;
+}
+
+/* The payload hash a PUT of "abc" is signed with. */
+static bool put_signs(struct objstore *os, const char *hash)
+{
+	char want[128];
+	snprintf(want, sizeof(want), "x-amz-content-sha256: %s", hash);
+	struct s3_req r = {0};
+	bool found = false;
+	if (s3_req_init(to_s3(os), &r, "PUT", "k", NULL, "abc", 3) == 0)
+		for (const struct curl_slist *h = r.hdrs; h; h = h->next)
+			found |= strcmp(h->data, want) == 0;
+	s3_req_free(&r);
+	return found;
+}
+
+#define SHA256_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+
+static void t_tls_payload_signing(void)
+{
+	struct objstore *os = NULL;
+	const struct objstore_credentials plain = tls_cred(false), signing = tls_cred(true);
+	/* Over TLS, bodies go unsigned unless asked... */
+	CU_ASSERT_TRUE(put_signs(store, S3_UNSIGNED_PAYLOAD));
+	CU_ASSERT_EQUAL_FATAL(objstore_open(tls_srv.url, &signing, &os), 0);
+	CU_ASSERT_TRUE(put_signs(os, SHA256_ABC));
+	unsigned char in[3000], out[3000];
+	size_t got = 0;
+	fill(in, sizeof(in), 7);
+	CU_ASSERT_EQUAL(objstore_put(os, "tls/signed", in, sizeof(in)), 0);
+	CU_ASSERT_EQUAL(objstore_get(os, "tls/signed", out, sizeof(out), &got), 0);
+	CU_ASSERT(got == sizeof(in) && memcmp(in, out, got) == 0);
+	objstore_close(os);
+	/* ...and over plain HTTP they are always signed. */
+	char url[300];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/%s", tls_srv.port, BUCKET);
+	CU_ASSERT_EQUAL_FATAL(objstore_open(url, &plain, &os), 0);
+	CU_ASSERT_TRUE(put_signs(os, SHA256_ABC));
+	objstore_close(os);
+}
+
+/* A certificate nobody vouches for fails at once, and is not retried. */
+static void t_tls_untrusted(void)
+{
+	struct objstore *os = NULL;
+	const struct objstore_credentials cred = {.access_key = S3RVER_ACCESS_KEY,
+						  .secret_key = S3RVER_SECRET_KEY};
+	unsetenv("AWS_CA_BUNDLE");
+	CU_ASSERT_EQUAL_FATAL(objstore_open(tls_srv.url, &cred, &os), 0);
+	long long t0 = now_ms();
+	CU_ASSERT_EQUAL(objstore_check(os), -EIO);
+	CU_ASSERT_EQUAL(objstore_put(os, "tls/untrusted", "x", 1), -EIO);
+	CU_ASSERT(now_ms() - t0 < 2000);
+	objstore_close(os);
+}
+
+static void t_tls_ca_from_env(void)
+{
+	struct objstore *os = NULL;
+	const struct objstore_credentials cred = {.access_key = S3RVER_ACCESS_KEY,
+						  .secret_key = S3RVER_SECRET_KEY};
+	setenv("AWS_CA_BUNDLE", tls_srv.ca_file, 1);
+	CU_ASSERT_EQUAL_FATAL(objstore_open(tls_srv.url, &cred, &os), 0);
+	unsetenv("AWS_CA_BUNDLE");
+	CU_ASSERT_EQUAL(objstore_check(os), 0);
+	CU_ASSERT_EQUAL(objstore_put(os, "tls/env", "x", 1), 0);
+	objstore_close(os);
+}
+
+static const struct test_case tls_only[] = {
+    {"bodies unsigned over TLS unless asked, signed over HTTP", t_tls_payload_signing},
+    {"an untrusted certificate is -EIO, quickly", t_tls_untrusted},
+    {"certificates to trust from AWS_CA_BUNDLE", t_tls_ca_from_env},
+    {NULL, NULL}};
+
 static const struct test_case s3_only[] = {
     {"wrong secret is -EACCES, quickly", t_s3_wrong_secret},
     {"credentials from the environment", t_s3_env_credentials},
@@ -988,6 +1101,8 @@ int main(void)
 	    test_add_suite("file_only", file_init, file_cleanup, file_only) < 0 ||
 	    test_add_suite("s3", s3_init, s3_cleanup, battery) < 0 ||
 	    test_add_suite("s3_only", s3_init, s3_cleanup, s3_only) < 0 ||
+	    test_add_suite("s3_tls", tls_init, tls_cleanup, battery) < 0 ||
+	    test_add_suite("s3_tls_only", tls_init, tls_cleanup, tls_only) < 0 ||
 	    test_add_suite("s3_faults", NULL, NULL, fault_tests) < 0)
 		return 1;
 	return test_run_all();

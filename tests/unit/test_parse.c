@@ -671,6 +671,8 @@ static void test_config_defaults(void)
 	CU_ASSERT_STRING_EQUAL(c.s3_access_key, "");
 	CU_ASSERT_STRING_EQUAL(c.s3_secret_key, "");
 	CU_ASSERT_STRING_EQUAL(c.s3_region, "us-east-1");
+	CU_ASSERT_STRING_EQUAL(c.s3_ca_file, "");
+	CU_ASSERT_FALSE(c.s3_sign_payload);
 	CU_ASSERT_STRING_EQUAL(c.cache_dir, "");
 	CU_ASSERT_EQUAL(c.cache_size, 10 * GiB);
 	CU_ASSERT_EQUAL(c.cache_mem, 256 * MiB);
@@ -702,6 +704,8 @@ static const char good_conf[] = "; every key, as an operator would write them\n"
 				"access_key = AKIAEXAMPLE\n"
 				"secret_key = wJalr/XUtnFEMI+K7MDENG\n"
 				"signing_region = eu-west-1\n"
+				"ca_file = /etc/ssl/private-ca.pem\n"
+				"sign_payload = yes\n"
 				"\n"
 				"[cache]\n"
 				"    dir = /var/cache/mcfs\n"
@@ -742,6 +746,13 @@ static void test_config_good_file(void)
 	CU_ASSERT_STRING_EQUAL(c.s3_access_key, "AKIAEXAMPLE");
 	CU_ASSERT_STRING_EQUAL(c.s3_secret_key, "wJalr/XUtnFEMI+K7MDENG");
 	CU_ASSERT_STRING_EQUAL(c.s3_region, "eu-west-1");
+	CU_ASSERT_STRING_EQUAL(c.s3_ca_file, "/etc/ssl/private-ca.pem");
+	CU_ASSERT_TRUE(c.s3_sign_payload);
+	struct objstore_credentials cred = config_s3_credentials(&c);
+	CU_ASSERT_STRING_EQUAL(cred.access_key, "AKIAEXAMPLE");
+	CU_ASSERT_STRING_EQUAL(cred.region, "eu-west-1");
+	CU_ASSERT_STRING_EQUAL(cred.ca_file, "/etc/ssl/private-ca.pem");
+	CU_ASSERT_TRUE(cred.sign_payload);
 	CU_ASSERT_STRING_EQUAL(c.cache_dir, "/var/cache/mcfs");
 	CU_ASSERT_EQUAL(c.cache_size, 100 * GiB);
 	CU_ASSERT_EQUAL(c.cache_mem, GiB);
@@ -891,6 +902,8 @@ static const struct {
     {"[region]\nname = us east\n", 2, "may hold only"},
     {"[s3]\nsigning_region =\n", 2, "a value is required"},
     {"[s3]\nsigning_region = eu/west\n", 2, "may hold only"},
+    {"[s3]\nca_file = ca.pem\n", 2, "absolute"},
+    {"[s3]\nsign_payload = sometimes\n", 2, "[s3] sign_payload"},
     {"[s3]\naccess_key = AK\x01IA\n", 2, "control character"},
     {"[cache]\nsize = 1G\nsize = 2G\n", 3, "[cache] size: given twice"},
     {"[log]\nlevel = info\n\n\n[log]\nlevel = warn\n", 6, "given twice"},
