@@ -16,8 +16,8 @@ int layout_block_key(char *buf, size_t buflen, const char *volume, uint64_t slic
 	return n;
 }
 
-int layout_parse_block_key(const char *key, const char *volume, uint64_t *slice_id,
-			   uint32_t *index, uint32_t *block_len)
+int layout_parse_block_key(const char *key, const char *volume, uint64_t *slice_id, uint32_t *index,
+			   uint32_t *block_len)
 {
 	size_t vlen = strlen(volume);
 	if (strncmp(key, volume, vlen) != 0 || strncmp(key + vlen, "/chunks/", 8) != 0)
@@ -25,8 +25,8 @@ int layout_parse_block_key(const char *key, const char *volume, uint64_t *slice_
 	uint64_t d1, d2, id;
 	uint32_t idx, len;
 	int consumed = 0;
-	if (sscanf(key + vlen + 8, "%" SCNu64 "/%" SCNu64 "/%" SCNu64 "_%u_%u%n", &d1, &d2, &id, &idx,
-		   &len, &consumed) != 5 ||
+	if (sscanf(key + vlen + 8, "%" SCNu64 "/%" SCNu64 "/%" SCNu64 "_%u_%u%n", &d1, &d2, &id,
+		   &idx, &len, &consumed) != 5 ||
 	    key[vlen + 8 + (size_t)consumed] != '\0')
 		return -EINVAL;
 	if (d1 != id / 1000000 || d2 != id / 1000 || len == 0)

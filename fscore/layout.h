@@ -5,10 +5,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MCFS_CHUNK_SIZE (64u << 20)
+#define MCFS_CHUNK_SIZE		(64u << 20)
 #define MCFS_DEFAULT_BLOCK_SIZE (4u << 20)
-#define MCFS_MIN_BLOCK_SIZE (64u << 10)
-#define MCFS_MAX_BLOCK_SIZE (16u << 20)
+#define MCFS_MIN_BLOCK_SIZE	(64u << 10)
+#define MCFS_MAX_BLOCK_SIZE	(16u << 20)
 
 static inline uint64_t layout_chunk_index(uint64_t off)
 {
@@ -41,8 +41,8 @@ static inline uint32_t layout_block_len(uint32_t slice_size, uint32_t block_size
 int layout_block_key(char *buf, size_t buflen, const char *volume, uint64_t slice_id,
 		     uint32_t index, uint32_t block_len);
 /* Parses a block key back; -EINVAL if it is not one of this volume's. */
-int layout_parse_block_key(const char *key, const char *volume, uint64_t *slice_id,
-			   uint32_t *index, uint32_t *block_len);
+int layout_parse_block_key(const char *key, const char *volume, uint64_t *slice_id, uint32_t *index,
+			   uint32_t *block_len);
 /* Valid block sizes: a power of two between 64 KiB and 16 MiB that divides the chunk. */
 int layout_check_block_size(uint64_t block_size);
 /* Volume names: 1-63 of [a-z0-9-], starting with a letter or digit. */

@@ -13,9 +13,9 @@
 
 struct slice_rec {
 	uint64_t id;
-	uint32_t size;   /* whole slice object */
-	uint32_t off;    /* where this record starts inside the slice */
-	uint32_t pos;    /* where it lands in the chunk */
+	uint32_t size; /* whole slice object */
+	uint32_t off;  /* where this record starts inside the slice */
+	uint32_t pos;  /* where it lands in the chunk */
 	uint32_t len;
 	uint16_t origin; /* region index where its blocks were first written */
 };

@@ -7,8 +7,8 @@
 
 struct meta_url {
 	char host[256];
-	int port;      /* default 6379 */
-	int db;        /* default 0 */
+	int port;	    /* default 6379 */
+	int db;		    /* default 0 */
 	char password[256]; /* from redis://:PASS@HOST or redis://USER:PASS@HOST; never log */
 	char user[128];
 	char unix_path[256]; /* redis+unix:///path/to/sock (host empty then) */
@@ -18,7 +18,7 @@ enum bucket_kind { BUCKET_FILE, BUCKET_S3 };
 struct bucket_url {
 	enum bucket_kind kind;
 	char path[1024];    /* file: absolute directory */
-	bool tls;           /* https */
+	bool tls;	    /* https */
 	char endpoint[512]; /* s3: scheme://host[:port] */
 	char bucket[256];   /* s3: bucket name */
 };

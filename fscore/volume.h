@@ -12,7 +12,7 @@
 
 /* The one key outside the volume's hash tag: which volume this database holds. */
 #define VOLUME_POINTER_KEY "mcfs:volume"
-#define MCFS_MAX_REGIONS 16
+#define MCFS_MAX_REGIONS   16
 
 struct volume_settings {
 	char name[64];

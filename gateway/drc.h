@@ -18,14 +18,15 @@ struct drc_key {
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	uint32_t xid, prog, vers, proc;
-	const void *body; /* the whole request message: its checksum tells a new call reusing an XID */
+	const void
+	    *body; /* the whole request message: its checksum tells a new call reusing an XID */
 	size_t body_len;
 };
 
 enum drc_verdict {
-	DRC_EXECUTE,     /* new: run it, then call drc_finish() (or drc_abandon()) */
+	DRC_EXECUTE,	 /* new: run it, then call drc_finish() (or drc_abandon()) */
 	DRC_IN_PROGRESS, /* the first copy is still running: drop this one */
-	DRC_REPLAY,      /* done before: send *reply (malloc'd copy, caller frees) */
+	DRC_REPLAY,	 /* done before: send *reply (malloc'd copy, caller frees) */
 };
 
 int drc_create(size_t max_entries, unsigned max_age_s, struct drc **out);

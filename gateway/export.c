@@ -146,7 +146,8 @@ static int normalize_path(const char *in, size_t len, char *out, size_t cap)
 		size_t n = i - start;
 		if (n == 0)
 			break;
-		if ((n == 1 && in[start] == '.') || (n == 2 && in[start] == '.' && in[start + 1] == '.'))
+		if ((n == 1 && in[start] == '.') ||
+		    (n == 2 && in[start] == '.' && in[start + 1] == '.'))
 			return -EINVAL;
 		if (o + 1 + n >= cap)
 			return -ENAMETOOLONG;
@@ -182,7 +183,8 @@ int export_parse(const char *spec, struct export *out, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	snprintf(opts, sizeof(opts), "%s", colon + 1);
-	for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+	for (char *save = NULL, *o = strtok_r(opts, ",", &save); o;
+	     o = strtok_r(NULL, ",", &save)) {
 		int r = parse_option(out, o, err, errlen);
 		if (r < 0)
 			return r;
@@ -196,7 +198,8 @@ int export_resolve(struct export *e, struct vfs *v)
 	mcfs_ino_t ino = MCFS_ROOT_INO;
 	char copy[1024];
 	snprintf(copy, sizeof(copy), "%s", e->path);
-	for (char *save = NULL, *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+	for (char *save = NULL, *c = strtok_r(copy, "/", &save); c;
+	     c = strtok_r(NULL, "/", &save)) {
 		struct mcfs_attr a;
 		int r = vfs_lookup(v, &root, ino, c, &a);
 		if (r < 0)

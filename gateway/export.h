@@ -23,12 +23,13 @@
 enum export_squash { SQUASH_ROOT, SQUASH_ALL, SQUASH_NONE };
 
 struct export_net {
-	int family;        /* AF_INET or AF_INET6; 0 = everyone */
+	int family; /* AF_INET or AF_INET6; 0 = everyone */
 	uint8_t addr[16];
 	int prefix;
 };
 
-struct export {
+struct export
+{
 	char path[1024];
 	uint32_t id; /* hash of the path: the same on every gateway */
 	mcfs_ino_t root;

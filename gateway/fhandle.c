@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FH_MAGIC0 'M'
-#define FH_MAGIC1 'C'
+#define FH_MAGIC0  'M'
+#define FH_MAGIC1  'C'
 #define FH_VERSION 1
 
 static void put_be(uint8_t *p, uint64_t v, int n)

@@ -54,11 +54,11 @@ static void test_layout_is_little_endian(void)
 	struct mcfs_attr a = sample();
 	uint8_t buf[ATTR_PACKED_LEN];
 	attr_pack(&a, buf);
-	CU_ASSERT_EQUAL(buf[0], 1);	  /* version */
+	CU_ASSERT_EQUAL(buf[0], 1); /* version */
 	CU_ASSERT_EQUAL(buf[1], MCFS_FILE);
-	CU_ASSERT_EQUAL(buf[2], 0xed);	  /* 04755 low byte */
+	CU_ASSERT_EQUAL(buf[2], 0xed); /* 04755 low byte */
 	CU_ASSERT_EQUAL(buf[3], 0x09);
-	CU_ASSERT_EQUAL(buf[4], 0xe8);	  /* uid 1000 */
+	CU_ASSERT_EQUAL(buf[4], 0xe8); /* uid 1000 */
 	CU_ASSERT_EQUAL(buf[5], 0x03);
 }
 

@@ -68,9 +68,16 @@ static void test_bad_specs(void)
 {
 	struct export e;
 	char err[256];
-	const char *bad[] = {"data",	       "/a/../b",	  "/a:bogus",	"/a:anonuid=x",
-			     "/a:clients=",    "/a:clients=10.0.0.0/33", "/a:clients=1.2.3.4/x",
-			     "",	       "/a/./b",	  "/a:rw=1"};
+	const char *bad[] = {"data",
+			     "/a/../b",
+			     "/a:bogus",
+			     "/a:anonuid=x",
+			     "/a:clients=",
+			     "/a:clients=10.0.0.0/33",
+			     "/a:clients=1.2.3.4/x",
+			     "",
+			     "/a/./b",
+			     "/a:rw=1"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		CU_ASSERT_EQUAL(export_parse(bad[i], &e, err, sizeof(err)), -EINVAL);
@@ -113,7 +120,8 @@ static void test_fhandle(void)
 	fh_parse_uuid("811262a0-19e7-49f1-b662-86fffa3d41e8", vol);
 	memcpy(other, vol, 16);
 	other[3] ^= 1;
-	struct fhandle h = {.ino = 123456789012ULL, .generation = 77, .export_id = 0xdeadbeef}, back;
+	struct fhandle h = {.ino = 123456789012ULL, .generation = 77, .export_id = 0xdeadbeef},
+		       back;
 	memcpy(h.volume, vol, 16);
 	uint8_t wire[FH_SIZE];
 	fh_encode(&h, wire);
@@ -133,12 +141,10 @@ static void test_fhandle(void)
 
 int main(void)
 {
-	static const struct test_case tests[] = {{"defaults", test_defaults},
-						 {"options and networks", test_options},
-						 {"bad specs", test_bad_specs},
-						 {"squashing", test_squash},
-						 {"file handles", test_fhandle},
-						 {NULL, NULL}};
+	static const struct test_case tests[] = {
+	    {"defaults", test_defaults},    {"options and networks", test_options},
+	    {"bad specs", test_bad_specs},  {"squashing", test_squash},
+	    {"file handles", test_fhandle}, {NULL, NULL}};
 	if (test_add_suite("exports and handles", NULL, NULL, tests) < 0)
 		return 1;
 	return test_run_all();

@@ -18,16 +18,20 @@ static void test_parse_key(void)
 {
 	uint64_t id;
 	uint32_t idx, len;
-	CU_ASSERT_EQUAL(layout_parse_block_key("vol/chunks/1/1234/1234567_3_4194304", "vol", &id,
-					       &idx, &len),
-			0);
+	CU_ASSERT_EQUAL(
+	    layout_parse_block_key("vol/chunks/1/1234/1234567_3_4194304", "vol", &id, &idx, &len),
+	    0);
 	CU_ASSERT_EQUAL(id, 1234567);
 	CU_ASSERT_EQUAL(idx, 3);
 	CU_ASSERT_EQUAL(len, 4194304);
-	const char *bad[] = {"vol/chunks/1/1234/1234567_3",     "other/chunks/0/0/5_0_10",
-			     "vol/chunks/0/0/5_0_10x",         "vol/chunks/9/0/5_0_10",
-			     "vol/chunks/0/0/05_0_10",         "vol/chunks/0/0/5_0_0",
-			     "vol/volume.json",                "vol/chunks/0/0/5_-1_10"};
+	const char *bad[] = {"vol/chunks/1/1234/1234567_3",
+			     "other/chunks/0/0/5_0_10",
+			     "vol/chunks/0/0/5_0_10x",
+			     "vol/chunks/9/0/5_0_10",
+			     "vol/chunks/0/0/05_0_10",
+			     "vol/chunks/0/0/5_0_0",
+			     "vol/volume.json",
+			     "vol/chunks/0/0/5_-1_10"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CU_ASSERT_EQUAL(layout_parse_block_key(bad[i], "vol", &id, &idx, &len), -EINVAL);
 }
@@ -76,12 +80,10 @@ static void test_volume_names(void)
 
 int main(void)
 {
-	static const struct test_case tests[] = {{"block key", test_block_key},
-						 {"parse key", test_parse_key},
-						 {"block math", test_block_math},
-						 {"block size rules", test_block_size_rules},
-						 {"volume names", test_volume_names},
-						 {NULL, NULL}};
+	static const struct test_case tests[] = {
+	    {"block key", test_block_key},	 {"parse key", test_parse_key},
+	    {"block math", test_block_math},	 {"block size rules", test_block_size_rules},
+	    {"volume names", test_volume_names}, {NULL, NULL}};
 	if (test_add_suite("layout", NULL, NULL, tests) < 0)
 		return 1;
 	return test_run_all();

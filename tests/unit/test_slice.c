@@ -150,8 +150,13 @@ static void test_random_against_model(void)
 
 static void test_pack_roundtrip(void)
 {
-	struct slice_rec a = {.id = 0x0102030405060708ULL, .size = 4194304, .off = 17,
-			      .pos = 67108863, .len = 1, .origin = 3}, b;
+	struct slice_rec a = {.id = 0x0102030405060708ULL,
+			      .size = 4194304,
+			      .off = 17,
+			      .pos = 67108863,
+			      .len = 1,
+			      .origin = 3},
+			 b;
 	uint8_t buf[SLICE_PACKED_LEN];
 	slice_pack(&a, buf);
 	CU_ASSERT_EQUAL(buf[0], 0x08);
