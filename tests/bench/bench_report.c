@@ -139,7 +139,7 @@ static void print_header(const struct report *r, FILE *out)
 		fprintf(out, " %12s", r->labels[l]);
 	for (int l = 0; l < r->nlabels; l++)
 		if (r->peer >= 0 && l != r->peer)
-			fprintf(out, " %10.10s/%.3s", r->labels[l], r->labels[r->peer]);
+			fprintf(out, " %11.11s/%.3s", r->labels[l], r->labels[r->peer]);
 	fputc('\n', out);
 }
 
@@ -162,9 +162,9 @@ static void print_row(const struct report *r, int w, double (*med)(const struct 
 			continue;
 		double m = med(&r->cells[w][l]);
 		if (m >= 0 && peer > 0)
-			fprintf(out, " %14.2f", m / peer);
+			fprintf(out, " %15.2f", m / peer);
 		else
-			fprintf(out, " %14s", "-");
+			fprintf(out, " %15s", "-");
 	}
 	fputc('\n', out);
 }
@@ -224,7 +224,8 @@ void report_print(const struct report *r, FILE *out)
 			"tcp", "MiB/s", r->tcp_mib_s);
 	if (any_cpu(r)) {
 		fputs("\nServer CPU time per unit of each figure, lower is better (mcfs: the\n"
-		      "gateway and Redis; ganesha: its daemon):\n",
+		      "gateway and Redis, and for mcfs-mirror also the Redis replica and the\n"
+		      "two replicators; ganesha: its daemon):\n",
 		      out);
 		print_header(r, out);
 		for (int w = 0; w < r->nworkloads; w++)

@@ -12,6 +12,7 @@ static const struct {
 } KNOWN[] = {
     {"mcfs-file", BENCH_MCFS_FILE},
     {"mcfs-s3", BENCH_MCFS_S3},
+    {"mcfs-mirror", BENCH_MCFS_MIRROR},
     {"ganesha", BENCH_GANESHA},
 };
 
@@ -28,25 +29,44 @@ int bench_target_init(struct bench_target *t, const char *label)
 	return -EINVAL;
 }
 
-/* `mcfs format`, as an operator would run it. */
-static int format_volume(const char *meta_url, const char *bucket_url, const char *dir)
+int bench_mcfs_cli(const char *dir, const char *what, char *const args[])
 {
 	const char *b = getenv("MCFS_TOP_BUILDDIR");
 	char bin[1024], log[700];
 	snprintf(bin, sizeof(bin), "%s/mcfs", b ? b : ".");
-	snprintf(log, sizeof(log), "%s/format.log", dir);
-	char *argv[] = {bin,	    "format",		"--meta", (char *)meta_url,
-			"--bucket", (char *)bucket_url, "bench",  NULL};
+	snprintf(log, sizeof(log), "%s/%s.log", dir, what);
+	char *argv[24] = {bin};
+	int n = 1;
+	while (args[n - 1] && n < 23) {
+		argv[n] = args[n - 1];
+		n++;
+	}
+	argv[n] = NULL;
 	struct proc p;
-	int r = proc_spawn(&p, "mcfs format", argv, log);
+	int r = proc_spawn(&p, "mcfs", argv, log);
 	if (r == 0)
 		r = proc_wait(&p, 60000);
 	if (r != 0) {
-		fprintf(stderr, "bench: mcfs format failed (see %s)\n", log);
+		fprintf(stderr, "bench: mcfs %s failed (see %s)\n", what, log);
 		proc_stop(&p, 1000);
 		return r < 0 ? r : -EIO;
 	}
 	return 0;
+}
+
+/* `mcfs format`, as an operator would run it; the mirror target's volume
+ * starts in region a. */
+static int format_volume(const struct bench_target *t, const char *bucket_url, const char *dir)
+{
+	char *argv[] = {
+	    "format", "--meta", (char *)t->redis.url, "--bucket", (char *)bucket_url, "bench", NULL,
+	    NULL,     NULL};
+	if (t->kind == BENCH_MCFS_MIRROR) {
+		argv[5] = "--region";
+		argv[6] = "a";
+		argv[7] = "bench";
+	}
+	return bench_mcfs_cli(dir, "format", argv);
 }
 
 static int start_mcfs(struct bench_target *t, const char *work_dir)
@@ -70,13 +90,26 @@ static int start_mcfs(struct bench_target *t, const char *work_dir)
 			return -errno;
 		snprintf(bucket, sizeof(bucket), "file://%s/bucket", dir);
 	}
-	r = format_volume(t->redis.url, bucket, dir);
+	r = format_volume(t, bucket, dir);
+	if (r == 0 && t->kind == BENCH_MCFS_MIRROR)
+		r = bench_mirror_add(&t->mirror, &t->redis, dir);
 	if (r < 0)
 		return r;
 	/* A local cache directory as a GPU node's gateway would have (here on
-	 * tmpfs, as Ganesha's export is). */
-	const char *args[] = {
-	    "--export", "/:rw,no_root_squash", "--cache-dir", cache, "--cache-size", "4G", NULL};
+	 * tmpfs, as Ganesha's export is). The mirror's gateway is region b's. */
+	const char *args[] = {"--export",
+			      "/:rw,no_root_squash",
+			      "--cache-dir",
+			      cache,
+			      "--cache-size",
+			      "4G",
+			      NULL,
+			      NULL,
+			      NULL};
+	if (t->kind == BENCH_MCFS_MIRROR) {
+		args[6] = "--config";
+		args[7] = t->mirror.conf[1];
+	}
 	r = gateway_start(&t->gateway, t->redis.url, dir, args);
 	if (r < 0) {
 		fprintf(stderr, "bench: mcfs-gateway did not start (see %s)\n",
@@ -109,6 +142,9 @@ void bench_target_pids(const struct bench_target *t, char *out, size_t len)
 		snprintf(out, len, "%d", (int)t->ganesha.proc.pid);
 	else
 		snprintf(out, len, "%d,%d", (int)t->gateway.proc.pid, (int)t->redis.proc.pid);
+	size_t used = strlen(out);
+	if (t->kind == BENCH_MCFS_MIRROR && used < len)
+		bench_mirror_pids(&t->mirror, out + used, len - used);
 }
 
 void bench_target_stop(struct bench_target *t)
@@ -121,6 +157,8 @@ void bench_target_stop(struct bench_target *t)
 		return;
 	}
 	gateway_stop(&t->gateway);
+	if (t->kind == BENCH_MCFS_MIRROR)
+		bench_mirror_stop(&t->mirror);
 	if (t->kind == BENCH_MCFS_S3 && t->s3.proc.pid > 0)
 		s3_server_stop(&t->s3);
 	if (t->redis.proc.pid > 0)

@@ -50,7 +50,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: mcfs-bench [--runs N] [--targets mcfs-file,mcfs-s3,ganesha]\n"
+		"usage: mcfs-bench [--runs N] [--targets mcfs-file,mcfs-s3,mcfs-mirror,ganesha]\n"
 		"                  [--file-size SIZE] [--files N] [--rand-ops N]\n"
 		"                  [--conns N] [--depth N] [--workloads LIST] [--min-time SECS]\n"
 		"                  [--quick] [--no-tcp] [--no-warmup] [--tmpfs DIR]\n"
@@ -363,7 +363,8 @@ int main(int argc, char **argv)
 	pass_option(&b, "--min-time", "1");
 	pass_option(&b, "--file-size", "512M");
 	pass_option(&b, "--files", "20000");
-	if (add_targets(&b, "mcfs-file,mcfs-s3,ganesha") < 0 || parse_options(&b, argc, argv) < 0)
+	if (add_targets(&b, "mcfs-file,mcfs-s3,mcfs-mirror,ganesha") < 0 ||
+	    parse_options(&b, argc, argv) < 0)
 		return 2;
 	if (find_builddir(&b, argv[0]) < 0 || make_work_dir(&b) < 0)
 		return 1;
