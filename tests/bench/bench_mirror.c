@@ -70,6 +70,10 @@ void bench_mirror_stop(struct bench_mirror *m)
 
 void bench_mirror_pids(const struct bench_mirror *m, char *out, size_t len)
 {
-	snprintf(out, len, ",%d,%d,%d", (int)m->replica.proc.pid, (int)m->replicator[0].pid,
-		 (int)m->replicator[1].pid);
+	const pid_t pids[] = {m->replica.proc.pid, m->replicator[0].pid, m->replicator[1].pid};
+	size_t used = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(pids) / sizeof(pids[0]) && used < len; i++)
+		if (pids[i] > 0)
+			used += (size_t)snprintf(out + used, len - used, ",%d", (int)pids[i]);
 }
