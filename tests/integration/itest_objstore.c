@@ -537,28 +537,53 @@ static const struct test_case file_only[] = {
 
 /* ---------------------------------------------------------------- s3rver */
 
-static int s3_init(void)
+static struct s3_server tls_srv;
+static bool tls_running;
+
+static struct objstore_credentials tls_cred(bool sign_payload)
 {
-	int rc = s3_server_start(&s3srv, BUCKET);
+	return (struct objstore_credentials){.access_key = S3RVER_ACCESS_KEY,
+					     .secret_key = S3RVER_SECRET_KEY,
+					     .ca_file = tls_srv.ca_file,
+					     .sign_payload = sign_payload};
+}
+
+/* A suite's server and the store under test on it; over TLS with the
+ * defaults (bodies unsigned). */
+static int s3_suite_start(struct s3_server *srv, bool *running, bool tls)
+{
+	int rc = tls ? s3_server_start_tls(srv, BUCKET) : s3_server_start(srv, BUCKET);
 	if (rc < 0) {
-		fprintf(stderr, "cannot start s3rver: %s\n", strerror(-rc));
+		fprintf(stderr, "cannot start s3rver%s: %s\n", tls ? " over TLS" : "",
+			strerror(-rc));
 		return -1;
 	}
-	s3_running = true;
+	*running = true;
 	store_is_s3 = true;
-	if (objstore_open(s3srv.url, &s3_cred, &store) != 0)
+	const struct objstore_credentials cred = tls ? tls_cred(false) : s3_cred;
+	if (objstore_open(srv->url, &cred, &store) != 0)
 		return -1;
 	return objstore_check(store) == 0 ? 0 : -1;
 }
 
-static int s3_cleanup(void)
+static int s3_suite_stop(struct s3_server *srv, bool *running)
 {
 	objstore_close(store);
 	store = NULL;
-	if (s3_running)
-		s3_server_stop(&s3srv);
-	s3_running = false;
+	if (*running)
+		s3_server_stop(srv);
+	*running = false;
 	return 0;
+}
+
+static int s3_init(void)
+{
+	return s3_suite_start(&s3srv, &s3_running, false);
+}
+
+static int s3_cleanup(void)
+{
+	return s3_suite_stop(&s3srv, &s3_running);
 }
 
 static void t_s3_wrong_secret(void)
@@ -648,41 +673,15 @@ static void t_s3_pause_resume(void)
 
 /* ---------------------------------------------------------------- s3rver over TLS */
 
-static struct s3_server tls_srv;
-static bool tls_running;
-
-static struct objstore_credentials tls_cred(bool sign_payload)
-{
-	return (struct objstore_credentials){.access_key = S3RVER_ACCESS_KEY,
-					     .secret_key = S3RVER_SECRET_KEY,
-					     .ca_file = tls_srv.ca_file,
-					     .sign_payload = sign_payload};
-}
-
 /* The whole battery runs over HTTPS with unsigned payloads, the default. */
 static int tls_init(void)
 {
-	int rc = s3_server_start_tls(&tls_srv, BUCKET);
-	if (rc < 0) {
-		fprintf(stderr, "cannot start s3rver over TLS: %s\n", strerror(-rc));
-		return -1;
-	}
-	tls_running = true;
-	store_is_s3 = true;
-	const struct objstore_credentials cred = tls_cred(false);
-	if (objstore_open(tls_srv.url, &cred, &store) != 0)
-		return -1;
-	return objstore_check(store) == 0 ? 0 : -1;
+	return s3_suite_start(&tls_srv, &tls_running, true);
 }
 
 static int tls_cleanup(void)
 {
-	objstore_close(store);
-	store = NULL;
-	if (tls_running)
-		s3_server_stop(&tls_srv);
-	tls_running = false;
-	return 0;
+	return s3_suite_stop(&tls_srv, &tls_running);
 }
 
 /* The payload hash a PUT of "abc" is signed with. */
