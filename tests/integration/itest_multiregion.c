@@ -126,7 +126,8 @@ static int setup(void)
 		mkdir(dir, 0700);
 	}
 	snprintf(bucket_url[RC], sizeof(bucket_url[RC]), "%s", s3.url);
-	struct objstore_credentials cred = {S3RVER_ACCESS_KEY, S3RVER_SECRET_KEY, NULL};
+	struct objstore_credentials cred = {.access_key = S3RVER_ACCESS_KEY,
+					    .secret_key = S3RVER_SECRET_KEY};
 	for (int r = 0; r < NREGIONS; r++)
 		if (objstore_open(bucket_url[r], &cred, &bucket[r]) < 0)
 			return -1;
