@@ -88,10 +88,10 @@ static int fetch(const struct repl_copier *c, const struct repl_plan *plan, cons
 }
 
 static int copy_once(const struct repl_copier *c, struct objstore *dst,
-		     const struct repl_plan *plan, const char *key, uint32_t len)
+		     const struct repl_plan *plan, const char *key, uint32_t len, bool ask_first)
 {
 	uint64_t have = 0;
-	int r = objstore_head(dst, key, &have);
+	int r = ask_first ? objstore_head(dst, key, &have) : -ENOENT;
 	if (r == 0 && have == len)
 		return REPL_PRESENT;
 	if (r < 0 && r != -ENOENT)
@@ -115,14 +115,14 @@ static int copy_once(const struct repl_copier *c, struct objstore *dst,
 }
 
 int repl_copy_block(const struct repl_copier *c, const struct repl_plan *plan, const char *key,
-		    uint32_t len)
+		    uint32_t len, bool may_be_there)
 {
 	struct objstore *dst = region_stores_get(c->stores, c->target);
 	if (!dst)
 		return -EHOSTUNREACH;
 	int r;
 	for (unsigned attempt = 1;; attempt++) {
-		r = copy_once(c, dst, plan, key, len);
+		r = copy_once(c, dst, plan, key, len, may_be_there || attempt > 1);
 		if (r >= 0 || r == -ENOMEM || !retry_wait(&c->retry, attempt))
 			break;
 		log_debug("copy of %s: %s (attempt %u)", key, strerror(-r), attempt);

@@ -1,7 +1,8 @@
 /*
  * Copying one block into the target region's bucket: skip it if it is there
- * with the right size, else read it from the first bucket that has it whole
- * (the origin region's first), write it, and check it arrived.
+ * with the right size (asked only when it may be: a redelivered entry, or a
+ * try after a failed one), else read it from the first bucket that has it
+ * whole (the origin region's first), write it, and check it arrived.
  */
 #ifndef MCFS_REPL_COPY_H
 #define MCFS_REPL_COPY_H
@@ -42,9 +43,13 @@ struct repl_copier {
 	struct retry_policy retry; /* per block, before the entry is left pending */
 };
 
-/* Copies block key (len bytes). A repl_copy_result, or a negative errno when
- * some bucket could not be reached even after retries. */
+/* Copies block key (len bytes). may_be_there: the entry was delivered
+ * before, so the block may be in the target already; a first delivery's is
+ * written without asking first, which saves a request per block (a block
+ * there after all, put by a repair, is the same bytes: blocks never change).
+ * A repl_copy_result, or a negative errno when some bucket could not be
+ * reached even after retries. */
 int repl_copy_block(const struct repl_copier *c, const struct repl_plan *plan, const char *key,
-		    uint32_t len);
+		    uint32_t len, bool may_be_there);
 
 #endif

@@ -81,13 +81,14 @@ bool repl_entry_parse(const redisReply *e, struct repl_entry *out)
 	return true;
 }
 
-static void parse_entries(const redisReply *list, struct repl_entry *out, size_t max, size_t *n)
+static void parse_entries(const redisReply *list, bool redelivered, struct repl_entry *out,
+			  size_t max, size_t *n)
 {
 	if (!list || list->type != REDIS_REPLY_ARRAY)
 		return;
 	for (size_t i = 0; i < list->elements && *n < max; i++)
 		if (repl_entry_parse(list->element[i], &out[*n]))
-			(*n)++;
+			out[(*n)++].redelivered = redelivered;
 }
 
 int repl_stream_read(struct repl_stream *s, const char *from, size_t max, int block_ms,
@@ -113,7 +114,7 @@ int repl_stream_read(struct repl_stream *s, const char *from, size_t max, int bl
 	/* [[key, [entries]]], or nil when nothing came */
 	if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
 	    r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements > 1)
-		parse_entries(r->element[0]->element[1], out, max, n);
+		parse_entries(r->element[0]->element[1], strcmp(from, ">") != 0, out, max, n);
 	meta_reply_free(r);
 	return 0;
 }
@@ -133,7 +134,7 @@ int repl_stream_claim(struct repl_stream *s, uint64_t min_idle_ms, char cursor[R
 	if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2) {
 		if (r->element[0]->type == REDIS_REPLY_STRING)
 			snprintf(cursor, REPL_ID_LEN, "%s", r->element[0]->str);
-		parse_entries(r->element[1], out, max, n);
+		parse_entries(r->element[1], true, out, max, n);
 	}
 	meta_reply_free(r);
 	return 0;

@@ -22,7 +22,8 @@ struct repl_entry {
 	bool valid;	       /* false: trimmed from the stream or malformed */
 	uint64_t slice;
 	uint32_t size;
-	uint16_t origin; /* region index whose bucket got the blocks first */
+	uint16_t origin;  /* region index whose bucket got the blocks first */
+	bool redelivered; /* read before (own pending, or claimed): it may be copied already */
 };
 
 struct repl_stream {

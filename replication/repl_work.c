@@ -56,7 +56,7 @@ static void copy_job(void *arg)
 	char key[256];
 	int res = layout_block_key(key, sizeof(key), r->vol.name, t->e.slice, j->index, len);
 	if (res >= 0)
-		res = repl_copy_block(&r->copier, &t->plan, key, len);
+		res = repl_copy_block(&r->copier, &t->plan, key, len, t->e.redelivered);
 	if (res == REPL_MISSING)
 		log_warn("block %s of slice %" PRIu64 " is in no bucket: freed meanwhile, or "
 			 "lost (mcfs sync-check reports it)",

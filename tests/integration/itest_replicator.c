@@ -18,6 +18,7 @@
 #include "cunit_main.h"
 #include "deletion_log.h"
 #include "fixture.h"
+#include "layout.h"
 #include "meta.h"
 #include "objstore.h"
 #include "proc.h"
@@ -458,6 +459,73 @@ static void test_two_workers(void)
 
 /* A slice freed before its copy: its deletion must wait for the copy, or
  * the copy would bring the block back as an orphan. */
+static ino_t inode_in_b(const char *key)
+{
+	char path[1400];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/b/%s", tmp, key);
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* The slice id of the next new change-log entry, handed to consumer `name`
+ * and left pending, as by a worker that died before acknowledging it. */
+static uint64_t deliver_one(const char *name)
+{
+	redisReply *r = redis_server_cmd(
+	    &redis, "XREADGROUP GROUP b %s COUNT 1 STREAMS {" VOL "}:changes >", name);
+	uint64_t slice = 0;
+	/* [[key, [[id, [field, value, ...]]]]] */
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->elements == 2) {
+		const redisReply *e = r->element[0]->element[1];
+		const redisReply *f = e->elements == 1 ? e->element[0]->element[1] : NULL;
+		for (size_t i = 0; f && i + 1 < f->elements; i += 2)
+			if (strcmp(f->element[i]->str, "id") == 0)
+				slice = strtoull(f->element[i + 1]->str, NULL, 10);
+	}
+	if (r)
+		freeReplyObject(r);
+	return slice;
+}
+
+/* A first delivery writes its blocks without asking the target whether they
+ * are there (a request saved per block); a redelivered entry asks, and
+ * leaves a block that is there alone. Told apart by the block files' inodes:
+ * a write replaces the file. */
+static void test_first_delivery_writes_without_asking(void)
+{
+	write_files("ask", 2, BLOCK);
+	CU_ASSERT_EQUAL_FATAL(after.n, 2);
+	/* Both blocks in b already, as `mcfs sync-check --repair` may put them. */
+	static uint8_t buf[BLOCK];
+	ino_t ino[2];
+	for (int i = 0; i < 2; i++) {
+		size_t got = 0;
+		CU_ASSERT_EQUAL_FATAL(objstore_get(store_a, after.key[i], buf, sizeof(buf), &got),
+				      0);
+		CU_ASSERT_EQUAL_FATAL(objstore_put(store_b, after.key[i], buf, got), 0);
+		ino[i] = inode_in_b(after.key[i]);
+		CU_ASSERT_FATAL(ino[i] != 0);
+	}
+	uint64_t pending = deliver_one("asker");
+	CU_ASSERT_FATAL(pending > 0);
+	CU_ASSERT_EQUAL(cmd_int("XPENDING {" VOL "}:changes b"), 1);
+	CU_ASSERT_EQUAL(run_to_end("asker", (const char *const[]){"--once", NULL}, 20000), 0);
+	CU_ASSERT_EQUAL(cmd_int("XPENDING {" VOL "}:changes b"), 0);
+	CU_ASSERT_EQUAL(missing_in_b(&after), 0);
+	CU_ASSERT(same_bytes());
+	for (int i = 0; i < 2; i++) {
+		uint64_t slice = 0;
+		uint32_t index = 0, len = 0;
+		CU_ASSERT_EQUAL_FATAL(
+		    layout_parse_block_key(after.key[i], VOL, &slice, &index, &len), 0);
+		if (slice == pending) {
+			CU_ASSERT_EQUAL(inode_in_b(after.key[i]), ino[i]); /* asked, found */
+		} else {
+			CU_ASSERT_NOT_EQUAL(inode_in_b(after.key[i]), ino[i]); /* written */
+		}
+	}
+}
+
 static void test_deletion_waits_for_copy(void)
 {
 	write_files("g", 1, 3 * BLOCK);
@@ -505,6 +573,8 @@ int main(void)
 	    {"--once copies every block byte for byte and publishes lag 0", test_once},
 	    {"SIGKILL mid-copy, then another worker: nothing lost", test_kill_restart},
 	    {"two workers share the log", test_two_workers},
+	    {"a first delivery writes without asking, a redelivery asks first",
+	     test_first_delivery_writes_without_asking},
 	    {"a deletion waits for the copy of its slice", test_deletion_waits_for_copy},
 	    {"a deletion waits for its delay; meta-only regions do not block trimming",
 	     test_deletion_delay},
