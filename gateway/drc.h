@@ -18,8 +18,8 @@ struct drc_key {
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
 	uint32_t xid, prog, vers, proc;
-	const void
-	    *body; /* the whole request message: its checksum tells a new call reusing an XID */
+	/* The whole request message: its checksum tells a new call reusing an XID. */
+	const void *body;
 	size_t body_len;
 };
 

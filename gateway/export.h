@@ -28,8 +28,10 @@ struct export_net {
 	int prefix;
 };
 
-struct export
-{
+/* clang-format reads "export" as C++'s keyword and breaks the line. */
+// clang-format off
+struct export {
+	// clang-format on
 	char path[1024];
 	uint32_t id; /* hash of the path: the same on every gateway */
 	mcfs_ino_t root;

@@ -58,14 +58,14 @@ int bench_mcfs_cli(const char *dir, const char *what, char *const args[])
  * starts in region a. */
 static int format_volume(const struct bench_target *t, const char *bucket_url, const char *dir)
 {
-	char *argv[] = {
-	    "format", "--meta", (char *)t->redis.url, "--bucket", (char *)bucket_url, "bench", NULL,
-	    NULL,     NULL};
+	char *argv[9] = {"format", "--meta", (char *)t->redis.url, "--bucket", (char *)bucket_url};
+	int n = 5;
 	if (t->kind == BENCH_MCFS_MIRROR) {
-		argv[5] = "--region";
-		argv[6] = "a";
-		argv[7] = "bench";
+		argv[n++] = "--region";
+		argv[n++] = "a";
 	}
+	argv[n++] = "bench";
+	argv[n] = NULL;
 	return bench_mcfs_cli(dir, "format", argv);
 }
 
@@ -97,19 +97,14 @@ static int start_mcfs(struct bench_target *t, const char *work_dir)
 		return r;
 	/* A local cache directory as a GPU node's gateway would have (here on
 	 * tmpfs, as Ganesha's export is). The mirror's gateway is region b's. */
-	const char *args[] = {"--export",
-			      "/:rw,no_root_squash",
-			      "--cache-dir",
-			      cache,
-			      "--cache-size",
-			      "4G",
-			      NULL,
-			      NULL,
-			      NULL};
+	const char *args[9] = {"--export", "/:rw,no_root_squash", "--cache-dir",
+			       cache,	   "--cache-size",	  "4G"};
+	int n = 6;
 	if (t->kind == BENCH_MCFS_MIRROR) {
-		args[6] = "--config";
-		args[7] = t->mirror.conf[1];
+		args[n++] = "--config";
+		args[n++] = t->mirror.conf[1];
 	}
+	args[n] = NULL;
 	r = gateway_start(&t->gateway, t->redis.url, dir, args);
 	if (r < 0) {
 		fprintf(stderr, "bench: mcfs-gateway did not start (see %s)\n",

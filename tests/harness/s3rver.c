@@ -60,6 +60,12 @@ static bool node_in_path(void)
 	return false;
 }
 
+/* The TLS key, beside the certificate (s->ca_file) in the server's directory. */
+static void key_path(const struct s3_server *s, char *out, size_t len)
+{
+	snprintf(out, len, "%s/key.pem", s->dir);
+}
+
 static int launch(struct s3_server *s, const char *top)
 {
 	char port[16], launcher[PATH_MAX], pkg[PATH_MAX], data[PATH_MAX], log_path[PATH_MAX];
@@ -70,7 +76,7 @@ static int launch(struct s3_server *s, const char *top)
 	snprintf(data, sizeof(data), "%s/data", s->dir);
 	snprintf(log_path, sizeof(log_path), "%s/s3rver.log", s->dir);
 	char key[PATH_MAX];
-	snprintf(key, sizeof(key), "%s/key.pem", s->dir);
+	key_path(s, key, sizeof(key));
 	/* s3rver makes ListObjectsV2 continuation tokens with DES, which the
 	 * OpenSSL 3 inside node >= 17 only offers from its legacy provider. */
 	char *argv[] = {"node",	    "--openssl-legacy-provider",
@@ -112,7 +118,7 @@ static int resolve_top(char *top, size_t cap)
 static int make_certificate(struct s3_server *s)
 {
 	char key[PATH_MAX], log_path[PATH_MAX], subject_alt[] = "subjectAltName=IP:127.0.0.1";
-	snprintf(key, sizeof(key), "%s/key.pem", s->dir);
+	key_path(s, key, sizeof(key));
 	snprintf(s->ca_file, sizeof(s->ca_file), "%s/cert.pem", s->dir);
 	snprintf(log_path, sizeof(log_path), "%s/openssl.log", s->dir);
 	char *argv[] = {"openssl",   "req",	"-x509", "-newkey",	  "rsa:2048",
