@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coro.h"
+#include "evloop.h"
 #include "log.h"
 
 bool objstore_key_valid(const char *key)
@@ -207,7 +208,10 @@ static int call(struct call *c)
 		       c->kind == CALL_RANGE_SIZED || c->kind == CALL_HEAD;
 	bool writing = c->kind == CALL_PUT || c->kind == CALL_DELETE;
 	bool quick = c->os->local && (reading || (writing && c->os->quick_writes));
-	if (quick)
+	bool on_loop = c->os->loop_io && coro_self() && evloop_current() &&
+		       (reading || c->kind == CALL_DELETE ||
+			(c->kind == CALL_PUT && c->len <= c->os->loop_put_max));
+	if (quick || on_loop)
 		call_run(c);
 	else
 		coro_offload(call_run, c);

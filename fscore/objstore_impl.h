@@ -39,7 +39,12 @@ struct objstore {
 	const struct objstore_ops *ops;
 	bool local;	   /* a directory on this machine (file://) */
 	bool quick_writes; /* writes never wait for a device: no need to offload them */
-	char desc[1100];   /* objstore_describe(): never holds a secret */
+	/* Its requests can run on the calling coroutine's event loop (curl_loop.h)
+	 * instead of the blocking pool, except PUTs of bodies over loop_put_max,
+	 * whose signature would hash the body on the loop. */
+	bool loop_io;
+	size_t loop_put_max;
+	char desc[1100]; /* objstore_describe(): never holds a secret */
 };
 
 /* Backend constructors, given an already parsed URL. They leave desc to objstore_open(). */

@@ -14,17 +14,23 @@
  * Connections are reused through a pool of easy handles (one connection
  * cache each) and a pool of multi handles for batches; libcurl documents
  * sharing the connection cache across threads (CURL_LOCK_DATA_CONNECT) as
- * unsafe, so the share only carries DNS and TLS sessions. */
+ * unsafe, so the share only carries DNS and TLS sessions. A request made
+ * on a coroutine runs on its event loop's multi handle instead (curl_loop.h),
+ * with that loop's connections; objstore.c keeps signed bodies over
+ * LOOP_PUT_MAX on the blocking pool, so that hashing them never holds up a
+ * loop. */
 #include "objstore_s3_impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include "curl_loop.h"
 #include "log.h"
 #include "s3_proto.h"
 
@@ -35,6 +41,9 @@
 #define EXPECT_100_MS	300L
 #define LIST_BODY_MAX	(64u << 20)
 #define TOKEN_MAX	4096
+
+/* Hashing a signed body this big takes about 0.15 ms here (SHA-256 at 1.8 GB/s). */
+#define LOOP_PUT_MAX (256u << 10)
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -417,7 +426,7 @@ static int req_perform(struct s3_store *s, struct s3_req *r)
 		bool retry = false;
 		rc = s3_req_prepare(s, r);
 		if (rc == 0) {
-			r->cc = curl_easy_perform(r->easy);
+			r->cc = curl_loop_perform(r->easy);
 			rc = s3_req_outcome(r, &retry);
 		}
 		if (rc == 0 || !retry || !retry_wait(&s->retry, attempt))
@@ -731,6 +740,8 @@ int objstore_s3_open(const struct bucket_url *u, const struct objstore_credentia
 	s->secret = secret ? strdup(secret) : NULL;
 	s->ca_file = ca_file ? strdup(ca_file) : NULL;
 	s->sign_payload = strncmp(u->endpoint, "https://", 8) != 0 || (cred && cred->sign_payload);
+	s->base.loop_io = true;
+	s->base.loop_put_max = s->sign_payload ? LOOP_PUT_MAX : SIZE_MAX;
 	if (!s->bucket_url || !s->region || (access && (!s->access || !s->secret)) ||
 	    (ca_file && !s->ca_file) || s3_share_init(s) < 0) {
 		s3_close(&s->base);
