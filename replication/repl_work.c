@@ -38,9 +38,13 @@ static void block_done(struct repl_task *t, uint32_t len, int result)
 	pthread_mutex_unlock(&r->lock);
 }
 
-static void copy_job(void *arg)
+/* A bundle is submitted at this many blocks or bytes: enough to make the
+ * switch to a worker rare, few enough that bundles still run side by side. */
+#define BUNDLE_JOBS  16
+#define BUNDLE_BYTES (1u << 20)
+
+static void copy_one(struct repl_job *j)
 {
-	struct repl_job *j = arg;
 	struct repl_task *t = j->task;
 	struct replicator *r = t->r;
 	uint32_t len = layout_block_len(t->e.size, r->vol.block_size, j->index);
@@ -64,6 +68,56 @@ static void copy_job(void *arg)
 	block_done(t, len, res);
 }
 
+static void copy_job(void *arg)
+{
+	for (struct repl_job *j = arg, *next; j; j = next) {
+		next = j->next; /* j may be freed once its block is done */
+		copy_one(j);
+	}
+}
+
+static void submit(struct replicator *r, struct repl_job *j)
+{
+	if (workpool_submit(r->pool, copy_job, j) == 0)
+		return;
+	for (struct repl_job *next; j; j = next) {
+		next = j->next;
+		block_done(j->task, 0, -ENOMEM);
+	}
+}
+
+static void bundle_flush(struct replicator *r)
+{
+	struct repl_job *b = r->bundle;
+	r->bundle = r->bundle_tail = NULL;
+	r->bundle_jobs = 0;
+	r->bundle_bytes = 0;
+	if (b)
+		submit(r, b);
+}
+
+static void bundle_add(struct replicator *r, struct repl_job *j, uint32_t len)
+{
+	if (r->bundle_tail)
+		r->bundle_tail->next = j;
+	else
+		r->bundle = j;
+	r->bundle_tail = j;
+	r->bundle_bytes += len;
+	if (++r->bundle_jobs >= BUNDLE_JOBS || r->bundle_bytes >= BUNDLE_BYTES)
+		bundle_flush(r);
+}
+
+/* Copies between buckets on this machine are system calls, not waits on a
+ * network: running them one after another on a worker costs nothing. */
+static bool copies_local(struct replicator *r, const struct repl_plan *plan)
+{
+	struct objstore *dst = region_stores_get(r->stores, r->target);
+	struct objstore *src =
+	    plan->nsources ? region_stores_get(r->stores, plan->sources[0]) : NULL;
+	return dst && src && objstore_is_local(dst) && objstore_is_local(src);
+}
+
 static int task_start(struct replicator *r, const struct repl_entry *e,
 		      const struct repl_plan *plan)
 {
@@ -78,10 +132,14 @@ static int task_start(struct replicator *r, const struct repl_entry *e,
 				.remaining = blocks,
 				.touched_ms = repl_mono_ms()};
 	r->inflight[r->ninflight++] = t;
+	bool local = copies_local(r, plan);
 	for (uint32_t i = 0; i < blocks; i++) {
 		t->jobs[i] = (struct repl_job){.task = t, .index = i};
-		if (workpool_submit(r->pool, copy_job, &t->jobs[i]) < 0)
-			block_done(t, 0, -ENOMEM);
+		uint32_t len = layout_block_len(e->size, r->vol.block_size, i);
+		if (local)
+			bundle_add(r, &t->jobs[i], len);
+		else
+			submit(r, &t->jobs[i]);
 	}
 	return 0;
 }
@@ -136,6 +194,7 @@ size_t work_accept(struct replicator *r, const struct repl_entry *e, size_t n)
 			work_retry_later(r);
 		taken++;
 	}
+	bundle_flush(r);
 	if (nack)
 		ack(r, acks, nack);
 	return taken;

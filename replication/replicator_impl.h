@@ -19,10 +19,12 @@
 
 struct repl_task;
 
-/* One block of a task, as a workpool job. */
+/* One block of a task. Blocks between local buckets go to the workpool in
+ * bundles (next), since a thread switch per copy cost more than the copy. */
 struct repl_job {
 	struct repl_task *task;
 	uint32_t index;
+	struct repl_job *next; /* the rest of its bundle */
 };
 
 /* One change-log entry being copied. */
@@ -60,6 +62,9 @@ struct replicator {
 	/* Owned by the main thread. */
 	struct repl_task **inflight;
 	size_t ninflight, cap;
+	struct repl_job *bundle, *bundle_tail; /* not yet submitted */
+	unsigned bundle_jobs;
+	uint64_t bundle_bytes;
 	struct repl_entry *batch; /* cap entries read at once */
 	const char **ids;	  /* cap entry ids: scratch for one command */
 	bool pending_scan;	  /* own pending entries are to be read again */
