@@ -1,8 +1,9 @@
 /* Bandwidth limit of the replicator; see repl_limit.h. */
 #include "repl_limit.h"
 
-#include <errno.h>
 #include <time.h>
+
+#include "coro.h"
 
 void repl_limit_init(struct repl_limit *l, uint64_t bytes_per_second)
 {
@@ -44,7 +45,7 @@ void repl_limit_take(struct repl_limit *l, uint64_t n)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	long long wait =
 	    repl_limit_charge(l, n, (long long)now.tv_sec * 1000000000LL + now.tv_nsec);
-	struct timespec ts = {.tv_sec = wait / 1000000000LL, .tv_nsec = wait % 1000000000LL};
-	while (wait > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	/* On a coroutine the wait parks it, and its loop copies meanwhile. */
+	if (wait > 0)
+		coro_sleep_ms((unsigned)((wait + 999999) / 1000000));
 }

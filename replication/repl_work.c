@@ -1,5 +1,7 @@
-/* Copies in flight: one task per change-log entry, one workpool job per
- * block; an entry is acknowledged only when every block is in the target. */
+/* Copies in flight: one task per change-log entry, one job per block on
+ * the copy pool (coroutines on one event loop, copool.h, so that S3 copies
+ * run on the loop's libcurl multi handle, many at once on one thread); an
+ * entry is acknowledged only when every block is in the target. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -78,7 +80,7 @@ static void copy_job(void *arg)
 
 static void submit(struct replicator *r, struct repl_job *j)
 {
-	if (workpool_submit(r->pool, copy_job, j) == 0)
+	if (copool_submit(r->pool, copy_job, j) == 0)
 		return;
 	for (struct repl_job *next; j; j = next) {
 		next = j->next;

@@ -182,7 +182,7 @@ static int build(struct replicator *r)
 	r->ids = calloc(r->cap, sizeof(*r->ids));
 	if (!r->inflight || !r->batch || !r->ids)
 		return -ENOMEM;
-	rc = workpool_create(r->transfers, &r->pool);
+	rc = copool_create(r->transfers, &r->pool);
 	if (rc < 0)
 		return rc;
 	/* A restart under the same consumer name finds its own pending entries. */
@@ -431,7 +431,7 @@ void replicator_destroy(struct replicator *r)
 	stop_deleter(r);
 	/* Runs what is queued to completion: every task is then finished. */
 	if (r->pool)
-		workpool_destroy(r->pool);
+		copool_destroy(r->pool);
 	for (size_t i = 0; r->inflight && i < r->ninflight; i++)
 		free(r->inflight[i]);
 	free(r->inflight);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "copool.h"
 #include "meta.h"
 #include "region_stores.h"
 #include "repl_copy.h"
@@ -15,12 +16,11 @@
 #include "repl_stream.h"
 #include "replicator.h"
 #include "volume.h"
-#include "workpool.h"
 
 struct repl_task;
 
-/* One block of a task. Blocks between local buckets go to the workpool in
- * bundles (next), since a thread switch per copy cost more than the copy. */
+/* One block of a task. Blocks between local buckets go to the copy pool in
+ * bundles (next), since a hand-off per copy cost more than the copy. */
 struct repl_job {
 	struct repl_task *task;
 	uint32_t index;
@@ -57,7 +57,7 @@ struct replicator {
 	struct repl_stream stream;
 	struct repl_limit limit;
 	struct repl_copier copier;
-	struct workpool *pool;
+	struct copool *pool;
 
 	/* Owned by the main thread. */
 	struct repl_task **inflight;

@@ -1,6 +1,7 @@
 /* Unit tests of fscore/evloop.c, coro.c and cosync.c: the event loop's
  * tasks, timers and hooks, coroutines parking and waking across threads,
  * the blocking pool, and the locks shared by coroutines and threads. */
+#include "copool.h"
 #include "coro.h"
 #include "cosync.h"
 #include "evloop.h"
@@ -467,6 +468,60 @@ static void test_many_coroutines(void)
 	CU_ASSERT_EQUAL(coro_live(), 0);
 }
 
+/* ------------------------------------------------------------ copool */
+
+static atomic_int pool_running, pool_peak, pool_ran, pool_refused;
+
+static void pool_job(void *arg)
+{
+	(void)arg;
+	int now = atomic_fetch_add(&pool_running, 1) + 1;
+	int peak = atomic_load(&pool_peak);
+	while (now > peak && !atomic_compare_exchange_weak(&pool_peak, &peak, now))
+		;
+	coro_sleep_ms(2); /* parks: the pool's other workers run meanwhile */
+	atomic_fetch_sub(&pool_running, 1);
+	atomic_fetch_add(&pool_ran, 1);
+}
+
+static void *pool_submitter(void *arg)
+{
+	for (int i = 0; i < 20; i++)
+		if (copool_submit(arg, pool_job, NULL) != 0)
+			atomic_fetch_add(&pool_refused, 1); /* CUnit is for the test thread only */
+	return NULL;
+}
+
+/* Jobs from several threads, at most `workers` at once, every one of them
+ * run by the time destroy returns. */
+static void test_copool_bounds_and_drains(void)
+{
+	struct copool *p = NULL;
+	atomic_store(&pool_running, 0);
+	atomic_store(&pool_peak, 0);
+	atomic_store(&pool_ran, 0);
+	atomic_store(&pool_refused, 0);
+	CU_ASSERT_EQUAL_FATAL(copool_create(3, &p), 0);
+	pthread_t th[3];
+	for (int i = 0; i < 3; i++)
+		CU_ASSERT_FATAL(pthread_create(&th[i], NULL, pool_submitter, p) == 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	copool_destroy(p);
+	CU_ASSERT_EQUAL(atomic_load(&pool_refused), 0);
+	CU_ASSERT_EQUAL(atomic_load(&pool_ran), 60);
+	CU_ASSERT_EQUAL(atomic_load(&pool_peak), 3);
+	CU_ASSERT_EQUAL(copool_create(0, &p), -EINVAL);
+}
+
+/* An idle pool stops at once. */
+static void test_copool_idle_destroy(void)
+{
+	struct copool *p = NULL;
+	CU_ASSERT_EQUAL_FATAL(copool_create(4, &p), 0);
+	copool_destroy(p);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -481,6 +536,8 @@ int main(void)
 	    {"sleep", test_sleep},
 	    {"offload_runs_elsewhere", test_offload_runs_elsewhere},
 	    {"many_coroutines", test_many_coroutines},
+	    {"copool_bounds_and_drains", test_copool_bounds_and_drains},
+	    {"copool_idle_destroy", test_copool_idle_destroy},
 	    {NULL, NULL},
 	};
 	if (test_add_suite("coro", NULL, NULL, tests) != 0)
