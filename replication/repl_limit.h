@@ -16,7 +16,8 @@ struct repl_limit {
 
 void repl_limit_init(struct repl_limit *l, uint64_t bytes_per_second);
 void repl_limit_destroy(struct repl_limit *l);
-/* Takes n bytes from the bucket, sleeping as long as the rate demands.
+/* Takes n bytes from the bucket, waiting as long as the rate demands (a
+ * coroutine parks, a plain thread sleeps; to the millisecond).
  * Callers queue fairly by the debt: each waits for what came before it. */
 void repl_limit_take(struct repl_limit *l, uint64_t n);
 /* The delay in ns that taking n bytes at time now_ns would cost (and takes
