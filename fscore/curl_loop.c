@@ -173,15 +173,10 @@ static struct curl_loop *loop_get(struct evloop *l)
 	return cl;
 }
 
-bool curl_loop_usable(void)
-{
-	return coro_self() != NULL && evloop_current() != NULL;
-}
-
 CURLcode curl_loop_perform(CURL *easy)
 {
-	struct evloop *l = evloop_current();
-	struct curl_loop *cl = l && coro_self() ? loop_get(l) : NULL;
+	/* A coroutine always runs on its loop's thread. */
+	struct curl_loop *cl = coro_self() ? loop_get(evloop_current()) : NULL;
 	if (!cl)
 		return curl_easy_perform(easy);
 	struct xfer x = {.easy = easy, .co = coro_self(), .cc = CURLE_OK};

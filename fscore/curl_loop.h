@@ -15,15 +15,11 @@
 #define MCFS_CURL_LOOP_H
 
 #include <curl/curl.h>
-#include <stdbool.h>
 
-/* True on a coroutine of an event loop, where curl_loop_perform() may run. */
-bool curl_loop_usable(void);
-
-/* Runs easy to its end on this coroutine's loop, parking meanwhile, and
- * returns its result as curl_easy_perform() would. Callers check
- * curl_loop_usable() first; elsewhere this is curl_easy_perform(). The
- * handle's CURLOPT_PRIVATE is left alone. */
+/* Runs easy to its end and returns its result as curl_easy_perform()
+ * would. On a coroutine (coro.h) the transfer runs on the coroutine's event
+ * loop while the coroutine parks; elsewhere this is curl_easy_perform().
+ * The handle's CURLOPT_PRIVATE is left alone. */
 CURLcode curl_loop_perform(CURL *easy);
 
 /* Transfers run on event loops since the process started (for tests and

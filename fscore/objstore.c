@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "coro.h"
-#include "evloop.h"
 #include "log.h"
 
 bool objstore_key_valid(const char *key)
@@ -208,7 +207,7 @@ static int call(struct call *c)
 		       c->kind == CALL_RANGE_SIZED || c->kind == CALL_HEAD;
 	bool writing = c->kind == CALL_PUT || c->kind == CALL_DELETE;
 	bool quick = c->os->local && (reading || (writing && c->os->quick_writes));
-	bool on_loop = c->os->loop_io && coro_self() && evloop_current() &&
+	bool on_loop = c->os->loop_io && coro_self() &&
 		       (reading || c->kind == CALL_DELETE ||
 			(c->kind == CALL_PUT && c->len <= c->os->loop_put_max));
 	if (quick || on_loop)

@@ -14,6 +14,7 @@
 #include "coro.h"
 #include "countdown.h"
 #include "cunit_main.h"
+#include "fixture.h"
 #include "curl_loop.h"
 #include "evloop.h"
 #include "objstore.h"
@@ -101,12 +102,6 @@ static int suite_stop(void)
 	return 0;
 }
 
-static void fill(unsigned char *buf, size_t len, unsigned seed)
-{
-	for (size_t i = 0; i < len; i++)
-		buf[i] = (unsigned char)(seed * 131u + i * 7u + (i >> 9));
-}
-
 /* One coroutine's work; results are checked on the test thread, which alone
  * may use CUnit. */
 struct job {
@@ -150,7 +145,7 @@ static void small_round_trip(struct job *j)
 	size_t got = 0;
 	uint64_t size = 0;
 	snprintf(key, sizeof(key), "small/%u", j->seed);
-	fill(in, sizeof(in), j->seed);
+	pattern_fill(j->seed, 0, in, sizeof(in));
 	STEP(j, 1, objstore_put(store, key, in, sizeof(in)) == 0);
 	STEP(j, 2, objstore_head(store, key, &size) == 0 && size == SMALL);
 	STEP(j, 3, objstore_get(store, key, out, sizeof(out), &got) == 0 && got == SMALL);
@@ -181,7 +176,7 @@ static void big_put(struct job *j)
 	if (!in || !out) {
 		j->failed_step = 99;
 	} else {
-		fill(in, BIG, j->seed);
+		pattern_fill(j->seed, 0, in, BIG);
 		unsigned long before = curl_loop_transfers();
 		j->rc = objstore_put(store, "big/obj", in, BIG);
 		j->loop_transfers = curl_loop_transfers() - before;
@@ -211,7 +206,7 @@ static bool unreachable(int rc)
 static void put_small(struct job *j)
 {
 	unsigned char in[SMALL];
-	fill(in, sizeof(in), j->seed);
+	pattern_fill(j->seed, 0, in, sizeof(in));
 	j->rc = objstore_put(store, "outage/obj", in, sizeof(in));
 }
 
