@@ -57,6 +57,10 @@ int objstore_get_range(struct objstore *os, const char *key, uint64_t off, size_
  * what metadata says before the bytes are served). */
 int objstore_get_range_sized(struct objstore *os, const char *key, uint64_t off, size_t len,
 			     void *buf, size_t *got, uint64_t *size);
+/* An object of a local (file://) bucket opened for reading, so that its
+ * bytes can be sent from the kernel's page cache without a copy: *fd is the
+ * caller's to close, *size the object's size. -EOPNOTSUPP for other stores. */
+int objstore_open_read(struct objstore *os, const char *key, int *fd, uint64_t *size);
 /* Size of an object, -ENOENT if missing. */
 int objstore_head(struct objstore *os, const char *key, uint64_t *size);
 /* Deletes an object; deleting a missing object succeeds. */

@@ -495,6 +495,22 @@ static int file_get_range_sized(struct objstore *os, const char *key, uint64_t o
 	return r == -EIO ? r : (r < 0 ? map_errno(-r) : 0);
 }
 
+/* A descriptor of its own (from the cache's), so that the caller may keep
+ * it while the cache closes its entry. */
+static int file_open_read(struct objstore *os, const char *key, int *fd, uint64_t *size)
+{
+	struct file_store *fs = to_fs(os);
+	struct open_obj *o;
+	int r = fd_acquire(fs, key, &o);
+	if (r < 0)
+		return r;
+	*size = o->size;
+	*fd = fcntl(o->fd, F_DUPFD_CLOEXEC, 0);
+	r = *fd < 0 ? map_errno(errno) : 0;
+	fd_release(&fs->fds, o);
+	return r;
+}
+
 static int file_get_range(struct objstore *os, const char *key, uint64_t off, size_t len, void *buf,
 			  size_t *got)
 {
@@ -726,6 +742,7 @@ static const struct objstore_ops file_ops = {
     .get = file_get,
     .get_range = file_get_range,
     .get_range_sized = file_get_range_sized,
+    .open_read = file_open_read,
     .head = file_head,
     .delete = file_delete,
     .list = file_list,

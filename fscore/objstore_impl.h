@@ -22,6 +22,8 @@ struct objstore_ops {
 	/* NULL: head, then get_range. */
 	int (*get_range_sized)(struct objstore *os, const char *key, uint64_t off, size_t len,
 			       void *buf, size_t *got, uint64_t *size);
+	/* NULL where objects are not files of this machine. */
+	int (*open_read)(struct objstore *os, const char *key, int *fd, uint64_t *size);
 	int (*head)(struct objstore *os, const char *key, uint64_t *size);
 	int (*delete)(struct objstore *os, const char *key);
 	/* prefix is never NULL ("" lists everything). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coro.h"
 #include "layout.h"
@@ -109,6 +110,28 @@ static int read_local_range(struct vfs *v, uint64_t slice_id, uint16_t origin, c
 		r = -EIO; /* the whole-block path reports it and tries elsewhere */
 	if (r == 0 && got != len)
 		r = -EIO;
+	if (r == 0)
+		__atomic_add_fetch(first == v->store ? &v->reads_local : &v->reads_remote, 1,
+				   __ATOMIC_RELAXED);
+	return r;
+}
+
+int reader_open_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
+		      uint32_t block_len, int *fd)
+{
+	struct objstore *first = NULL;
+	if (bucket_order(v, slice_id, origin, &first, 1) != 1 || !objstore_is_local(first))
+		return -EAGAIN;
+	char key[256];
+	layout_block_key(key, sizeof(key), v->vol.name, slice_id, index, block_len);
+	uint64_t size = 0;
+	int r = objstore_open_read(first, key, fd, &size);
+	if (r == -EOPNOTSUPP)
+		return -EAGAIN;
+	if (r == 0 && size != block_len) {
+		close(*fd);
+		r = -EIO; /* the copying path reports it and tries the other buckets */
+	}
 	if (r == 0)
 		__atomic_add_fetch(first == v->store ? &v->reads_local : &v->reads_remote, 1,
 				   __ATOMIC_RELAXED);

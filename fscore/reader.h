@@ -19,6 +19,12 @@ struct vfs;
  * first written in region index `origin`. */
 int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
 		      uint32_t block_len, uint32_t off, uint32_t len, uint8_t *dst);
+/* A block of the local bucket opened for reading, verified against its
+ * length, for bytes sent straight from the file: *fd is the caller's to
+ * close. -EAGAIN where the block is read best another way (from another
+ * bucket, or the local one is not a directory of this machine). */
+int reader_open_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
+		      uint32_t block_len, int *fd);
 /* Fetches a block into the cache in the background, if it is not there. */
 void reader_prefetch_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
 			   uint32_t block_len);

@@ -168,6 +168,21 @@ int vfs_read(struct vfs *v, mcfs_ino_t ino, uint64_t off, size_t len, void *buf,
  * vfs_getattr, pending writes merged): saves a metadata round trip. */
 int vfs_read_known(struct vfs *v, const struct mcfs_attr *known, uint64_t off, size_t len,
 		   void *buf, size_t *got, bool *eof);
+/* Where a read's bytes lie whole in one file of this machine: a block of a
+ * local (file://) bucket, verified against its length. */
+struct vfs_file_range {
+	int fd; /* the caller's to close */
+	uint64_t off;
+	size_t len;
+	bool eof;
+};
+/* vfs_read_known without the copy: the bytes of [off, off+len) (fewer at
+ * the end of the file) as a range of one open file, for sendfile(2).
+ * -EAGAIN when they are not (held in several blocks or slices, in a remote
+ * bucket, buffered, a hole, or past the end); the caller then reads them
+ * with vfs_read_known, which also reports any error properly. */
+int vfs_read_known_file(struct vfs *v, const struct mcfs_attr *known, uint64_t off, size_t len,
+			struct vfs_file_range *out);
 /* Buffers a write (durable after vfs_flush). `c` is used to clear suid bits. */
 int vfs_write(struct vfs *v, const struct mcfs_cred *c, mcfs_ino_t ino, uint64_t off,
 	      const void *buf, size_t len, struct mcfs_attr *out);

@@ -181,6 +181,74 @@ static int read_locked(struct vfs *v, struct vfs_file *f, const struct mcfs_attr
 	return r;
 }
 
+/* The one block segment [pos, pos+n) of a chunk lies in, opened. */
+static int chunk_range_file(struct vfs *v, const struct slice_rec *recs, size_t nrec, uint32_t pos,
+			    uint32_t n, struct vfs_file_range *out)
+{
+	struct slice_seg *segs = NULL;
+	int nseg = slice_resolve(recs, nrec, pos, n, &segs);
+	if (nseg < 0)
+		return nseg;
+	int r = -EAGAIN;
+	uint32_t bs = v->vol.block_size;
+	if (nseg == 1 && segs[0].id != 0) {
+		const struct slice_seg *s = &segs[0];
+		uint32_t idx = s->off / bs, bo = s->off % bs;
+		uint32_t blen = layout_block_len(s->size, bs, idx);
+		if ((uint64_t)bo + n <= blen)
+			r = reader_open_block(v, s->id, s->origin, idx, blen, &out->fd);
+		if (r == 0)
+			out->off = bo;
+	}
+	free(segs);
+	return r;
+}
+
+static int range_file_locked(struct vfs *v, struct vfs_file *f, const struct mcfs_attr *a,
+			     uint64_t off, size_t len, struct vfs_file_range *out)
+{
+	if (a->type != MCFS_FILE || f->writer || off >= a->size || len == 0)
+		return -EAGAIN;
+	size_t n = a->size - off < len ? (size_t)(a->size - off) : len;
+	uint32_t chunk = (uint32_t)layout_chunk_index(off);
+	uint32_t pos = layout_chunk_offset(off);
+	if ((uint64_t)pos + n > MCFS_CHUNK_SIZE)
+		return -EAGAIN;
+	const uint64_t *tag = a->pending ? NULL : &a->change;
+	struct slice_rec *recs = NULL;
+	size_t nrec = 0;
+	bool cached = tag && chunk_cache_get(v->chunks, f->ino, chunk, *tag, &recs, &nrec) == 0;
+	int r = cached ? 0 : vfs_load_chunk(v, f->ino, chunk, &recs, &nrec);
+	if (r == 0 && !cached && tag)
+		chunk_cache_put(v->chunks, f->ino, chunk, *tag, recs, nrec);
+	if (r == 0)
+		r = chunk_range_file(v, recs, nrec, pos, (uint32_t)n, out);
+	if (r == 0) {
+		out->len = n;
+		out->eof = off + n >= a->size;
+		bool sequential =
+		    __atomic_load_n(&f->next_seq_off, __ATOMIC_RELAXED) == off && off > 0;
+		if (sequential)
+			readahead(v, recs, nrec, pos + (uint32_t)n);
+		__atomic_store_n(&f->next_seq_off, off + n, __ATOMIC_RELAXED);
+	}
+	free(recs);
+	return r;
+}
+
+int vfs_read_known_file(struct vfs *v, const struct mcfs_attr *known, uint64_t off, size_t len,
+			struct vfs_file_range *out)
+{
+	struct vfs_file *f = vfs_file_get(v, known->ino);
+	if (!f)
+		return -ENOMEM;
+	co_rwlock_rdlock(&f->lock);
+	int r = range_file_locked(v, f, known, off, len, out);
+	co_rwlock_unlock(&f->lock);
+	vfs_file_put(v, f);
+	return r;
+}
+
 static int read_file(struct vfs *v, mcfs_ino_t ino, const struct mcfs_attr *known, uint64_t off,
 		     size_t len, void *buf, size_t *got, bool *eof)
 {

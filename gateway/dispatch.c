@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "nfs3_proc.h"
@@ -169,6 +170,15 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 			  req->hdr.prog == NFS_PROGRAM ? "NFS" : "MOUNT", p->name, req->hdr.xid,
 			  p->res_size >= sizeof(int) ? *(int *)res : 0);
 		int len = rpc_encode_results(buf, cap, req->hdr.xid, p->xdr_res, res);
+		/* The cache keeps whole replies only: procedures it answers
+		 * again never end theirs with a file. */
+		if (req->file.len && (len < 0 || cached)) {
+			close(req->file.fd);
+			req->file.len = 0;
+			if (cached)
+				log_error("%s: a reply from a file cannot be cached", p->name);
+			len = -1;
+		}
 		if (len < 0) {
 			log_warn("reply to %s does not fit in %zu bytes", p->name, cap);
 			len = rpc_encode_system_err(buf, cap, req->hdr.xid);
@@ -179,7 +189,10 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 			else
 				drc_abandon(req->gw->drc, &key);
 		}
-		if (len > 0) {
+		if (len > 0 && req->file.len) {
+			rpc_request_reply_file(rq, room, (size_t)len, &req->file);
+			room = NULL;
+		} else if (len > 0) {
 			rpc_request_reply_adopt(rq, room, (size_t)len);
 			room = NULL;
 		} else {
@@ -195,7 +208,7 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 
 void gateway_handle(struct rpc_request *rq, void *arg)
 {
-	struct nfs_req req = {.gw = arg, .rq = rq};
+	struct nfs_req req = {.gw = arg, .rq = rq, .file = {.fd = -1}};
 	if (!header_ok(&req))
 		return;
 	const struct rpc_proc *p = find_proc(&req);

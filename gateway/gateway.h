@@ -55,7 +55,21 @@ struct nfs_req {
 	 * procedure can put bulk data there at once instead of having it copied. */
 	uint8_t *results;
 	size_t results_cap;
+	/* Bytes that end the reply from a file (file.len 0: none): a procedure
+	 * sets it, encodes everything before them, and the dispatcher sends
+	 * them by sendfile(2) (nfs_req_file_ok). */
+	struct rpc_file_range file;
 };
+
+/* Reads at least this long are sent from the bucket's file when they can
+ * be: below it, the extra system calls cost more than the copy saved. */
+#define NFS_FILE_REPLY_MIN (64 * 1024)
+
+/* Whether a read of len bytes may be answered from a file (req->file). */
+static inline bool nfs_req_file_ok(const struct nfs_req *req, size_t len)
+{
+	return len >= NFS_FILE_REPLY_MIN && rpc_request_can_send_file(req->rq);
+}
 
 /* Room at offset off of the encoded results for len bytes, or NULL. */
 static inline void *nfs_results_area(const struct nfs_req *req, size_t off, size_t len)

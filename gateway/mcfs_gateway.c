@@ -402,8 +402,14 @@ static int shutdown_gateway(bool use_rpcbind)
 {
 	if (use_rpcbind)
 		rpcbind_register(0, false);
+	struct rpc_transport_stats ts;
+	rpc_transport_stats(transport, &ts);
 	rpc_transport_stop(transport);
 	nfs4_server_stop(&gw);
+	log_info("replies before the stop: %llu sent, %llu dropped; read data sent from files: "
+		 "%llu replies, %llu MiB",
+		 (unsigned long long)ts.replies, (unsigned long long)ts.dropped,
+		 (unsigned long long)ts.file_replies, (unsigned long long)(ts.file_bytes >> 20));
 	struct attr_cache_stats ac;
 	vfs_attr_cache_stats(gw.vfs, &ac);
 	log_info("attribute cache: %llu hits, %llu misses, %llu kept, %llu turned away, %llu "

@@ -15,7 +15,9 @@
 
 /* READ3res whose data was read straight into the reply (nfs_results_area):
  * encoding only steps over it, where xdr_bytes would copy up to a megabyte.
- * Data found elsewhere (a header of another length) is moved into place. */
+ * Data found elsewhere (a header of another length) is moved into place.
+ * No data (NULL) with a length: the bytes follow from a file (req->file),
+ * so the encoding ends with their length. */
 bool_t xdr_READ3res_inplace(XDR *xdrs, READ3res *r)
 {
 	if (xdrs->x_op == XDR_FREE) {
@@ -30,6 +32,8 @@ bool_t xdr_READ3res_inplace(XDR *xdrs, READ3res *r)
 	if (!xdr_nfsstat3(xdrs, &r->status) || !xdr_post_op_attr(xdrs, &ok->file_attributes) ||
 	    !xdr_count3(xdrs, &ok->count) || !xdr_bool(xdrs, &ok->eof) || !xdr_u_int(xdrs, &len))
 		return FALSE;
+	if (len && !ok->data.data_val)
+		return TRUE;
 	u_int padded = (len + 3) & ~3u;
 	char *p = padded ? (char *)xdr_inline(xdrs, (int)padded) : NULL;
 	if (padded && !p)
@@ -61,7 +65,13 @@ void nfs3_read(struct nfs_req *req, void *args, void *res)
 	char *buf = NULL;
 	size_t got = 0;
 	bool eof = false;
-	if (e == 0) {
+	struct vfs_file_range fr;
+	if (e == 0 && nfs_req_file_ok(req, count) &&
+	    vfs_read_known_file(req->gw->vfs, &at, a->offset, count, &fr) == 0) {
+		req->file = (struct rpc_file_range){.fd = fr.fd, .off = fr.off, .len = fr.len};
+		got = fr.len;
+		eof = fr.eof;
+	} else if (e == 0) {
 		buf = nfs_results_area(req, READ3_DATA_OFFSET, count);
 		e = buf ? vfs_read_known(req->gw->vfs, &at, a->offset, count, buf, &got, &eof)
 			: -EIO;

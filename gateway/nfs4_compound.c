@@ -3,10 +3,12 @@
  * the whole request), runs each as soon as it is decoded, stops at the
  * first failure, and enforces the minor versions' rules: which operations
  * exist, SEQUENCE first in 4.1 and later, and the session reply cache. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "nfs3_proc.h" /* xdr_nothing */
@@ -280,6 +282,20 @@ static uint32_t reply_limit(const struct nfs4_compound *c, nfsstat4 *err)
 	return c->fore.maxresponsesize;
 }
 
+/* The bytes a READ left to send from a file (nfs4_op_read), padded. */
+static unsigned long file_bytes(const struct nfs_req *req)
+{
+	return (req->file.len + 3) & ~(size_t)3;
+}
+
+static void drop_file(struct nfs_req *req)
+{
+	if (req->file.len) {
+		close(req->file.fd);
+		req->file.len = 0;
+	}
+}
+
 /* Runs the decoded operations until one fails or the reply outgrows its
  * limit (checked as it grows: an operation that changed something has done
  * so, as when a reply is lost); returns the last status. */
@@ -298,8 +314,9 @@ static nfsstat4 run_ops(struct run *run, COMPOUND4res *res)
 		st = run_op(run, i, run->args[i].argop, &run->args[i], r);
 		if (run->replay)
 			break;
-		size += xdr_sizeof((xdrproc_t)xdr_nfs_resop4, r);
+		size += xdr_sizeof((xdrproc_t)xdr_nfs_resop4, r) + file_bytes(run->c.req);
 		if (size > reply_limit(&run->c, &err)) {
+			drop_file(run->c.req);
 			cut_results(res, i, err);
 			return err;
 		}
@@ -374,6 +391,19 @@ static void send_room(struct run *run, struct reply_room *r, size_t len)
 	rpc_request_reply_adopt(req->rq, r->room, total);
 }
 
+/* The same for a reply whose last operation is a READ with its data in a
+ * file: encoded with no data, the reply ends with the data's length word,
+ * which gets the real length, and the data follows from the file. Such a
+ * reply is never cached (nfs4_op_read). */
+static void send_room_file(struct run *run, struct reply_room *r, size_t len)
+{
+	struct nfs_req *req = run->c.req;
+	uint32_t word = htonl((uint32_t)req->file.len);
+	memcpy(r->body + len - 4, &word, 4);
+	rpc_request_reply_file(req->rq, r->room, RPC_SUCCESS_HEADER_LEN + len, &req->file);
+	req->file.len = 0;
+}
+
 static void fail_room(struct run *run)
 {
 	struct nfs_req *req = run->c.req;
@@ -433,10 +463,14 @@ static void finish(struct run *run, COMPOUND4res *res)
 	if (r < 0) {
 		log_warn("nfs4: cannot encode the reply to xid %08x: %s", c->req->hdr.xid,
 			 strerror(-r));
+		drop_file(c->req);
 		fail_room(run);
 		return;
 	}
-	send_room(run, &room, len);
+	if (c->req->file.len)
+		send_room_file(run, &room, len);
+	else
+		send_room(run, &room, len);
 }
 
 static bool view_allowed(const struct export *e, const struct sockaddr *peer, void *arg)
@@ -493,6 +527,7 @@ static bool drc_replayed(struct run *run)
 		return true;
 	default:
 		run->drc = true;
+		run->c.keeps_reply = true;
 		return false;
 	}
 }

@@ -94,6 +94,7 @@ struct nfs4_compound {
 	uint8_t sessionid[NS4_SESSIONID_SIZE];
 	uint32_t slotid;
 	bool cachethis;
+	bool keeps_reply;	    /* 4.0: the duplicate request cache keeps the whole reply */
 	struct ns4_chan_attrs fore; /* the session's limits */
 	/* The RPC credential as a principal string (see nfs4_state.h) and
 	 * the connection it came on. */

@@ -690,4 +690,6 @@ void rpc_transport_stats(struct rpc_transport *t, struct rpc_transport_stats *ou
 	out->dropped = atomic_load(&t->st.dropped);
 	out->oversize = atomic_load(&t->st.oversize);
 	out->bad_records = atomic_load(&t->st.bad_records);
+	out->file_replies = atomic_load(&t->st.file_replies);
+	out->file_bytes = atomic_load(&t->st.file_bytes);
 }

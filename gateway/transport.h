@@ -70,11 +70,31 @@ int rpc_request_reply(struct rpc_request *req, const void *msg, size_t len);
 /* The same, without a copy: the message is at buf + RPC_REPLY_HEADROOM, len
  * bytes, and buf (malloc'd) is the transport's from now on, even on error. */
 int rpc_request_reply_adopt(struct rpc_request *req, void *buf, size_t len);
+/* Bytes of an open file that end a reply: sent by sendfile(2), so the
+ * kernel hands the file's pages to the socket without a copy in user space. */
+struct rpc_file_range {
+	int fd;
+	uint64_t off;
+	size_t len;
+};
+/* Whether req's connection can take rpc_request_reply_file() (TCP can, UDP not). */
+static inline bool rpc_request_can_send_file(const struct rpc_request *req)
+{
+	return req && !req->udp;
+}
+/* rpc_request_reply_adopt() for a message that ends where the bytes of an
+ * XDR opaque of file->len bytes begin: they follow from the file, and the
+ * padding after them is added here. The transport owns buf and file->fd
+ * from now on, even on error. */
+int rpc_request_reply_file(struct rpc_request *req, void *buf, size_t len,
+			   const struct rpc_file_range *file);
 /* Releases the request without answering (e.g. a duplicate still in progress). */
 void rpc_request_drop(struct rpc_request *req);
 
 struct rpc_transport_stats {
 	uint64_t conns_accepted, conns_open, requests, replies, dropped, oversize, bad_records;
+	/* Replies that ended with bytes of a file, and how many of those. */
+	uint64_t file_replies, file_bytes;
 };
 void rpc_transport_stats(struct rpc_transport *t, struct rpc_transport_stats *out);
 

@@ -1,7 +1,8 @@
 /*
  * TCP connections of the RPC transport: record marking (RFC 5531 §11) on the
  * read side; on the write side a queue of replies that the loop's flush hook
- * sends, all of a round in one sendmsg.
+ * sends, all of a round in one sendmsg. Bulk read data can stay in its file
+ * and go out by sendfile(2) between the messages around it.
  */
 #include "transport_impl.h"
 #include "coro.h"
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -78,13 +80,20 @@ int rpc_conn_open(struct rpc_loop *l, int fd, const struct sockaddr_storage *pee
 	return 0;
 }
 
+static void out_chunk_free(struct out_chunk *o)
+{
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o->owned);
+	free(o);
+}
+
 static void out_free_all(struct rpc_conn *c)
 {
 	struct out_chunk *o = c->out_head;
 	while (o) {
 		struct out_chunk *next = o->next;
-		free(o->owned);
-		free(o);
+		out_chunk_free(o);
 		o = next;
 	}
 	c->out_head = c->out_tail = NULL;
@@ -427,20 +436,74 @@ static int conn_read(struct rpc_conn *c)
 	return 0;
 }
 
+/* Takes w sent bytes off the head of the queue (lock held). */
+static void out_consume_locked(struct rpc_conn *c, size_t w)
+{
+	c->out_progress_ms = rpc_now_ms();
+	c->out_bytes -= w;
+	while (w > 0) {
+		struct out_chunk *o = c->out_head;
+		size_t avail = o->len - o->off;
+		if (w < avail) {
+			o->off += w;
+			break;
+		}
+		w -= avail;
+		c->out_head = o->next;
+		out_chunk_free(o);
+	}
+	if (!c->out_head)
+		c->out_tail = NULL;
+}
+
+/* Sends from the file range at the head; how much, or -1 with errno. */
+static ssize_t out_send_file(struct rpc_conn *c, const struct out_chunk *o)
+{
+	off_t off = (off_t)(o->file_off + o->off);
+	ssize_t w = sendfile(c->fd, o->fd, &off, o->len - o->off);
+	if (w == 0) {
+		/* The file is shorter than when the read was planned: the record
+		 * cannot be completed, and the stream cannot go on without it. */
+		errno = EIO;
+		return -1;
+	}
+	return w;
+}
+
+/* Sends the memory chunks at the head, up to a file range; how much, or -1
+ * with errno. MSG_MORE before a file range keeps a reply's header and its
+ * data in the same segments. */
+static ssize_t out_send_memory(struct rpc_conn *c, size_t *total)
+{
+	struct iovec iov[OUT_IOV_MAX];
+	int n = 0;
+	bool file_next = false;
+	*total = 0;
+	for (struct out_chunk *o = c->out_head; o && n < OUT_IOV_MAX; o = o->next, n++) {
+		if (o->fd >= 0) {
+			file_next = true;
+			break;
+		}
+		iov[n].iov_base = o->data + o->off;
+		iov[n].iov_len = o->len - o->off;
+		*total += iov[n].iov_len;
+	}
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+	return sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL | (file_next ? MSG_MORE : 0));
+}
+
 /* Writes as much of the queue as the socket takes (lock held). */
 static void out_push_locked(struct rpc_conn *c)
 {
 	while (c->out_head && !c->dead) {
-		struct iovec iov[OUT_IOV_MAX];
-		size_t total = 0;
-		int n = 0;
-		for (struct out_chunk *o = c->out_head; o && n < OUT_IOV_MAX; o = o->next, n++) {
-			iov[n].iov_base = o->data + o->off;
-			iov[n].iov_len = o->len - o->off;
-			total += iov[n].iov_len;
+		size_t total;
+		ssize_t w;
+		if (c->out_head->fd >= 0) {
+			total = c->out_head->len - c->out_head->off;
+			w = out_send_file(c, c->out_head);
+		} else {
+			w = out_send_memory(c, &total);
 		}
-		struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-		ssize_t w = sendmsg(c->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -448,23 +511,7 @@ static void out_push_locked(struct rpc_conn *c)
 				c->doomed = true;
 			return;
 		}
-		c->out_progress_ms = rpc_now_ms();
-		c->out_bytes -= (size_t)w;
-		size_t left = (size_t)w;
-		while (left > 0) {
-			struct out_chunk *o = c->out_head;
-			size_t avail = o->len - o->off;
-			if (left < avail) {
-				o->off += left;
-				break;
-			}
-			left -= avail;
-			c->out_head = o->next;
-			free(o->owned);
-			free(o);
-		}
-		if (!c->out_head)
-			c->out_tail = NULL;
+		out_consume_locked(c, (size_t)w);
 		if ((size_t)w < total)
 			return;
 	}
@@ -565,11 +612,25 @@ void rpc_conn_scan(struct rpc_loop *l, long long now)
 	}
 }
 
-/* Queues mark+msg: adopting owned (whose RPC_REPLY_HEADROOM bytes before
- * msg take the mark), or copying (lock held). */
-static int out_queue_locked(struct rpc_conn *c, const void *msg, size_t len, void *owned)
+static void out_append_locked(struct rpc_conn *c, struct out_chunk *o)
 {
-	uint32_t v = RM_LAST | (uint32_t)len;
+	if (!c->out_head)
+		c->out_progress_ms = rpc_now_ms();
+	if (c->out_tail)
+		c->out_tail->next = o;
+	else
+		c->out_head = o;
+	c->out_tail = o;
+	c->out_bytes += o->len;
+}
+
+/* Queues mark+msg: adopting owned (whose RPC_REPLY_HEADROOM bytes before
+ * msg take the mark), or copying (lock held). The record is msg and the
+ * record - len bytes queued after it. */
+static int out_queue_locked(struct rpc_conn *c, const void *msg, size_t len, size_t record,
+			    void *owned)
+{
+	uint32_t v = RM_LAST | (uint32_t)record;
 	uint8_t mark[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
 	struct out_chunk *o = malloc(sizeof(*o) + (owned ? 0 : len + 4));
 	if (!o)
@@ -578,6 +639,7 @@ static int out_queue_locked(struct rpc_conn *c, const void *msg, size_t len, voi
 	o->len = len + 4;
 	o->off = 0;
 	o->owned = owned;
+	o->fd = -1;
 	if (owned) {
 		o->data = (uint8_t *)msg - 4;
 		memcpy(o->data, mark, 4);
@@ -587,14 +649,7 @@ static int out_queue_locked(struct rpc_conn *c, const void *msg, size_t len, voi
 		if (len)
 			memcpy(o->data + 4, msg, len);
 	}
-	if (!c->out_head)
-		c->out_progress_ms = rpc_now_ms();
-	if (c->out_tail)
-		c->out_tail->next = o;
-	else
-		c->out_head = o;
-	c->out_tail = o;
-	c->out_bytes += o->len;
+	out_append_locked(c, o);
 	return 0;
 }
 
@@ -611,7 +666,7 @@ int rpc_conn_send_reply(struct rpc_conn *c, const void *msg, size_t len, void *o
 		c->doomed = true;
 		rc = -ENOBUFS;
 	} else {
-		rc = out_queue_locked(c, msg, len, owned);
+		rc = out_queue_locked(c, msg, len, len, owned);
 		if (rc == 0)
 			owned = NULL;
 		else
@@ -622,6 +677,67 @@ int rpc_conn_send_reply(struct rpc_conn *c, const void *msg, size_t len, void *o
 	free(owned);
 	/* The loop sends it with the rest of the round, and looks at the
 	 * connection again (resume reading, close once answered). */
+	rpc_conn_kick(c);
+	return rc;
+}
+
+/* The file range of a reply and the zero bytes that pad it to four, as two
+ * chunks (the second NULL when no padding is due). */
+static int file_chunks_new(const struct rpc_file_range *file, struct out_chunk **range,
+			   struct out_chunk **pad)
+{
+	size_t npad = (4 - file->len % 4) % 4;
+	*range = malloc(sizeof(**range));
+	*pad = npad ? calloc(1, sizeof(**pad) + npad) : NULL;
+	if (!*range || (npad && !*pad)) {
+		free(*range);
+		free(*pad);
+		return -ENOMEM;
+	}
+	**range = (struct out_chunk){.len = file->len, .fd = file->fd, .file_off = file->off};
+	if (*pad) {
+		(*pad)->data = (*pad)->inline_data;
+		(*pad)->len = npad;
+		(*pad)->fd = -1;
+	}
+	return 0;
+}
+
+int rpc_conn_send_reply_file(struct rpc_conn *c, const void *msg, size_t len, void *owned,
+			     const struct rpc_file_range *file)
+{
+	struct out_chunk *range = NULL, *pad = NULL;
+	bool fd_queued = false;
+	int rc = file->len ? file_chunks_new(file, &range, &pad) : 0;
+	size_t record = len + file->len + (pad ? pad->len : 0);
+
+	pthread_mutex_lock(&c->lock);
+	if (rc < 0 || !owned || record > RM_LEN) {
+		rc = rc < 0 ? rc : -EINVAL;
+		c->doomed = true; /* the stream lost a record: it cannot go on */
+	} else if (c->dead || c->doomed) {
+		rc = -EPIPE;
+	} else if (c->out_bytes + record + 4 > RPC_OUT_MAX_BYTES) {
+		c->doomed = true;
+		rc = -ENOBUFS;
+	} else if ((rc = out_queue_locked(c, msg, len, record, owned)) < 0) {
+		c->doomed = true;
+	} else {
+		owned = NULL;
+		if (range)
+			out_append_locked(c, range);
+		if (pad)
+			out_append_locked(c, pad);
+		fd_queued = range != NULL;
+		range = pad = NULL;
+	}
+	rpc_conn_done_locked(c);
+	pthread_mutex_unlock(&c->lock);
+	free(owned);
+	free(range);
+	free(pad);
+	if (!fd_queued)
+		close(file->fd);
 	rpc_conn_kick(c);
 	return rc;
 }

@@ -59,12 +59,15 @@
 /* Loops at most (one per core is the default). */
 #define RPC_MAX_LOOPS 64
 
-/* Reply bytes not sent yet: a copy, or a buffer the transport adopted. */
+/* Reply bytes not sent yet: a copy, a buffer the transport adopted, or a
+ * range of an open file (data NULL, fd >= 0: len bytes from file_off). */
 struct out_chunk {
 	struct out_chunk *next;
 	uint8_t *data; /* record mark and message */
 	size_t len, off;
 	void *owned; /* freed once sent; NULL when data is inline */
+	int fd;	     /* closed once sent; -1 for bytes in memory */
+	uint64_t file_off;
 	uint8_t inline_data[];
 };
 
@@ -179,7 +182,7 @@ struct rpc_transport {
 	struct {
 		atomic_uint_fast64_t next_conn_id;
 		atomic_uint_fast64_t conns_accepted, conns_open, requests, replies, dropped,
-		    oversize, bad_records;
+		    oversize, bad_records, file_replies, file_bytes;
 	} st;
 };
 
@@ -226,5 +229,9 @@ void rpc_conn_flush(struct rpc_conn *c);
 void rpc_conn_scan(struct rpc_loop *l, long long now);
 /* Any thread: queues one reply (copied, or buf adopted when owned). */
 int rpc_conn_send_reply(struct rpc_conn *c, const void *msg, size_t len, void *owned);
+/* The same for a reply whose message is followed by flen bytes of fd from
+ * off (and the XDR padding after them); owned and fd are taken even on error. */
+int rpc_conn_send_reply_file(struct rpc_conn *c, const void *msg, size_t len, void *owned,
+			     const struct rpc_file_range *file);
 
 #endif

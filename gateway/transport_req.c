@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <unistd.h>
 
 /* Largest UDP payload over IPv4 (65535 - IP and UDP headers). */
 #define UDP_MAX_REPLY	    65507
@@ -156,6 +157,30 @@ int rpc_request_reply_adopt(struct rpc_request *req, void *buf, size_t len)
 		return -EINVAL;
 	}
 	return reply(req, (uint8_t *)buf + RPC_REPLY_HEADROOM, len, buf);
+}
+
+int rpc_request_reply_file(struct rpc_request *req, void *buf, size_t len,
+			   const struct rpc_file_range *file)
+{
+	if (!req || !buf || !file || req->udp) {
+		free(buf);
+		if (file)
+			close(file->fd);
+		if (req)
+			rpc_request_drop(req);
+		return -EINVAL;
+	}
+	struct rpc_transport *t = req->conn->t;
+	size_t flen = file->len;
+	int rc = rpc_conn_send_reply_file(req->conn, (uint8_t *)buf + RPC_REPLY_HEADROOM, len, buf,
+					  file);
+	atomic_fetch_add(rc == 0 ? &t->st.replies : &t->st.dropped, 1);
+	if (rc == 0) {
+		atomic_fetch_add(&t->st.file_replies, 1);
+		atomic_fetch_add(&t->st.file_bytes, flen);
+	}
+	rpc_item_release((struct rpc_item *)req);
+	return rc;
 }
 
 void rpc_request_drop(struct rpc_request *req)

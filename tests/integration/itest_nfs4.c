@@ -528,6 +528,59 @@ static void test_reply_size_bounded(void)
 	rpc_client_close(&rc);
 }
 
+/* One READ of the file "two-mib-and-5" (LOOKUP from the root), with GETFH
+ * after it when `then_getfh`; checks the data against the pattern. */
+static bool read_checked(struct rpc_client *rc, uint64_t off, bool then_getfh, size_t want,
+			 bool want_eof)
+{
+	struct cpd c = {.minor = 0};
+	COMPOUND4res res;
+	add(&c, OP_PUTROOTFH);
+	name4(&add(&c, OP_LOOKUP)->nfs_argop4_u.oplookup.objname, "two-mib-and-5");
+	READ4args *r = &add(&c, OP_READ)->nfs_argop4_u.opread;
+	r->offset = off;
+	r->count = 1u << 20;
+	if (then_getfh)
+		add(&c, OP_GETFH);
+	if (call(rc, &c, &res) != 0)
+		return false;
+	bool ok = res.status == NFS4_OK && res.resarray.resarray_len == c.n;
+	if (ok) {
+		READ4resok *rd = &resop(&res, 2)->nfs_resop4_u.opread.READ4res_u.resok4;
+		ok = rd->data.data_len == want && (bool)rd->eof == want_eof &&
+		     pattern_check(46, off, (uint8_t *)rd->data.data_val, want) < 0;
+	}
+	if (ok && then_getfh)
+		ok = op_status(&res, 3) == NFS4_OK;
+	res_free(&res);
+	return ok;
+}
+
+/* A READ that ends its compound has its data sent from the bucket's file,
+ * the padding of an odd tail included; one followed by another operation is
+ * copied into the reply. The count of the first kind is checked when the
+ * gateway stops (test_restart_reclaim_in_grace). */
+static void test_reads_from_files(void)
+{
+	struct mcfs_attr a;
+	static uint8_t data[(2 << 20) + 5];
+	pattern_fill(46, 0, data, sizeof(data));
+	CU_ASSERT_FATAL(
+	    vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "two-mib-and-5", 0644, 0, &a, NULL) == 0);
+	CU_ASSERT_FATAL(vfs_write(fx.vfs, &ROOT_CRED, a.ino, 0, data, sizeof(data), NULL) == 0);
+	CU_ASSERT_FATAL(vfs_flush(fx.vfs, a.ino) == 0);
+	struct rpc_client rc;
+	CU_ASSERT_FATAL(connect_gw(&rc) == 0);
+	CU_ASSERT(read_checked(&rc, 0, false, 1u << 20, false));
+	CU_ASSERT(read_checked(&rc, 1u << 20, false, 1u << 20, false));
+	CU_ASSERT(read_checked(&rc, 2u << 20, false, 5, true));
+	CU_ASSERT(read_checked(&rc, 1u << 20, true, 1u << 20, false));
+	CU_ASSERT(read_checked(&rc, 2u << 20, true, 5, true));
+	/* After them all, the connection still parses replies in step. */
+	CU_ASSERT(read_checked(&rc, 0, false, 1u << 20, false));
+	rpc_client_close(&rc);
+}
+
 /* ---------------------------------------------------------------- 4.1 sessions */
 
 struct session41 {
@@ -821,6 +874,23 @@ static nfsstat4 reclaim40(struct client40 *cl, const struct opened *f, struct op
 	return st;
 }
 
+/* What the gateway logs as it stops after `what`: the number that follows. */
+static unsigned long long logged_count(const char *what)
+{
+	FILE *f = fopen(gw.log_path, "r");
+	if (!f)
+		return 0;
+	char line[512];
+	unsigned long long n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, what);
+		if (p)
+			n = strtoull(p + strlen(what), NULL, 10);
+	}
+	fclose(f);
+	return n;
+}
+
 static void test_restart_reclaim_in_grace(void)
 {
 	struct client40 cl;
@@ -833,6 +903,8 @@ static void test_restart_reclaim_in_grace(void)
 	rpc_client_close(&cl.rc);
 
 	CU_ASSERT_EQUAL_FATAL(gateway_stop(&gw), 0);
+	/* test_reads_from_files's four READs that ended their compounds. */
+	CU_ASSERT(logged_count("read data sent from files: ") >= 4);
 	CU_ASSERT_FATAL(gateway_restart(&gw) == 0);
 	CU_ASSERT_FATAL(connect_gw(&cl.rc) == 0);
 
@@ -887,6 +959,7 @@ int main(void)
 	    {"unlinked file readable until the last CLOSE",
 	     test_unlinked_file_readable_until_close},
 	    {"a compound of many READs: RESOURCE", test_reply_size_bounded},
+	    {"READ data sent from the bucket's files", test_reads_from_files},
 	    {"4.1 session, slot replay cache, current stateid", test_v41_session_and_replay},
 	    {"libnfs reads over NFSv4", test_libnfs_reads_v4},
 	    {"restart: stale state, reclaim in grace", test_restart_reclaim_in_grace},

@@ -5,6 +5,8 @@
  *   "HOLD" keep it until the test answers it (out of order, back-pressure)
  *   "SLOW" answer after SLOW_MS (the handler's coroutine sleeps)
  *   "BIG-" answer with BIG_REPLY bytes
+ *   "FILE" echo, followed by FILE_LEN bytes of a file (sendfile)
+ *   "FCUT" the same with a range that runs past the file's end
  *   anything else: echo.
  */
 #include "transport.h"
@@ -15,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -31,6 +34,10 @@
 #define SLOW_MS	     150
 #define BIG_REPLY    (4u * 1024 * 1024)
 #define IO_TIMEOUT_S 10
+/* Over the socket buffers, so that sendfile stops part way; odd, so the
+ * transport pads it. */
+#define FILE_LEN (3u * 1024 * 1024 + 1)
+#define FILE_OFF 5
 
 struct server {
 	struct rpc_transport *t;
@@ -45,6 +52,12 @@ struct server {
 
 static struct server srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
 static uint8_t *big_reply;
+static int reply_file = -1; /* FILE_OFF + FILE_LEN bytes of file_byte() */
+
+static uint8_t file_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + i / 251);
+}
 
 static bool has_prefix(const struct rpc_request *req, const char *p)
 {
@@ -55,6 +68,18 @@ static bool has_prefix(const struct rpc_request *req, const char *p)
 static void reply_checked(struct rpc_request *req, const void *msg, size_t len)
 {
 	if (rpc_request_reply(req, msg, len) < 0)
+		atomic_fetch_add(&srv.reply_failures, 1);
+}
+
+/* Echoes req, then file_len bytes of reply_file from FILE_OFF. */
+static void reply_with_file(struct rpc_request *req, size_t file_len)
+{
+	CU_ASSERT(rpc_request_can_send_file(req));
+	uint8_t *buf = malloc(RPC_REPLY_HEADROOM + req->len);
+	struct rpc_file_range f = {.fd = dup(reply_file), .off = FILE_OFF, .len = file_len};
+	if (buf)
+		memcpy(buf + RPC_REPLY_HEADROOM, req->data, req->len);
+	if (rpc_request_reply_file(req, buf, req->len, &f) < 0)
 		atomic_fetch_add(&srv.reply_failures, 1);
 }
 
@@ -76,6 +101,8 @@ static void handler(struct rpc_request *req, void *arg)
 		coro_sleep_ms(SLOW_MS);
 	if (has_prefix(req, "BIG-"))
 		reply_checked(req, big_reply, BIG_REPLY);
+	else if (has_prefix(req, "FILE") || has_prefix(req, "FCUT"))
+		reply_with_file(req, has_prefix(req, "FCUT") ? FILE_LEN + 4096 : FILE_LEN);
 	else
 		reply_checked(req, req->data, req->len);
 }
@@ -360,6 +387,100 @@ static bool wait_conns_open(uint64_t n, int timeout_ms)
 }
 
 /* ------------------------------------------------------------ tests */
+
+static int open_fds(void)
+{
+	int n = 0;
+	for (int fd = 0; fd < 4096; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static void make_reply_file(void)
+{
+	char path[] = "/tmp/mcfs-test-transport-XXXXXX";
+	reply_file = mkstemp(path);
+	CU_ASSERT_FATAL(reply_file >= 0);
+	unlink(path);
+	uint8_t *b = malloc(FILE_OFF + FILE_LEN);
+	CU_ASSERT_FATAL(b != NULL);
+	for (size_t i = 0; i < FILE_OFF + FILE_LEN; i++)
+		b[i] = file_byte(i);
+	CU_ASSERT_FATAL(write(reply_file, b, FILE_OFF + FILE_LEN) == FILE_OFF + FILE_LEN);
+	free(b);
+}
+
+/* A reply of msg, FILE_LEN bytes of the file and three zero bytes of padding. */
+static bool recv_file_reply(int fd, const char *msg, uint8_t *buf, size_t cap)
+{
+	size_t mlen = strlen(msg), pad = (4 - FILE_LEN % 4) % 4;
+	long n = recv_record(fd, buf, cap);
+	if (n != (long)(mlen + FILE_LEN + pad) || memcmp(buf, msg, mlen) != 0)
+		return false;
+	for (size_t i = 0; i < FILE_LEN; i++)
+		if (buf[mlen + i] != file_byte(FILE_OFF + i))
+			return false;
+	for (size_t i = 0; i < pad; i++)
+		if (buf[mlen + FILE_LEN + i] != 0)
+			return false;
+	return true;
+}
+
+/* Replies that end with a file range, between ordinary ones on the same
+ * connection, in order and whole; the files are closed once sent. */
+static void test_file_replies(void)
+{
+	make_reply_file();
+	int fds_before = open_fds();
+	server_start();
+	int fd = tcp_client();
+	uint8_t req[256];
+	size_t off = 0;
+	append_record(req, &off, "FILE-1", 6);
+	append_record(req, &off, "echo-2", 6);
+	append_record(req, &off, "FILE-3", 6);
+	append_record(req, &off, "FILE-4", 6);
+	append_record(req, &off, "echo-5", 6);
+	CU_ASSERT_FATAL(send_all(fd, req, off) == 0);
+	size_t cap = FILE_LEN + 64;
+	uint8_t *buf = malloc(cap);
+	CU_ASSERT_FATAL(buf != NULL);
+	/* Read slowly at first, so the server meets a full socket mid-file. */
+	uint64_t five = 5;
+	CU_ASSERT(wait_until(answered_reach, &five, 10000) == 0);
+	CU_ASSERT(recv_file_reply(fd, "FILE-1", buf, cap));
+	CU_ASSERT(recv_str(fd, "echo-2"));
+	CU_ASSERT(recv_file_reply(fd, "FILE-3", buf, cap));
+	CU_ASSERT(recv_file_reply(fd, "FILE-4", buf, cap));
+	CU_ASSERT(recv_str(fd, "echo-5"));
+	CU_ASSERT_EQUAL(atomic_load(&srv.reply_failures), 0);
+	close(fd);
+	server_stop();
+	free(buf);
+	CU_ASSERT_EQUAL(open_fds(), fds_before);
+	close(reply_file);
+	reply_file = -1;
+}
+
+/* A file shorter than its range: the record cannot be completed, so the
+ * connection is closed instead of the client waiting for bytes or reading
+ * the next reply as the rest of this one. Its file is closed too. */
+static void test_file_reply_cut(void)
+{
+	make_reply_file();
+	int fds_before = open_fds();
+	server_start();
+	int fd = tcp_client();
+	CU_ASSERT(send_str(fd, "FCUT") == 0);
+	CU_ASSERT(closed_by_server(fd));
+	close(fd);
+	CU_ASSERT(echo_works());
+	server_stop();
+	CU_ASSERT_EQUAL(open_fds(), fds_before);
+	close(reply_file);
+	reply_file = -1;
+}
 
 static void test_single_request(void)
 {
@@ -1079,6 +1200,8 @@ int main(void)
 	    {"client_not_reading", test_client_not_reading},
 	    {"client_stalled", test_client_stalled},
 	    {"start_errors", test_start_errors},
+	    {"file_replies", test_file_replies},
+	    {"file_reply_cut", test_file_reply_cut},
 	    {NULL, NULL},
 	};
 	log_init("test_transport", LOG_LVL_ERROR, false);
