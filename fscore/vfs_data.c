@@ -111,18 +111,27 @@ static void readahead(struct vfs *v, const struct slice_rec *recs, size_t n, uin
 	free(segs);
 }
 
-/* One chunk's part of a read. With a tag (the committed change counter the
- * caller's attributes carry), the slice list may come from the chunk cache;
- * a cached list that leads to a missing block is dropped and read again. */
+/* A chunk's slice list. With a tag (the committed change counter the
+ * caller's attributes carry), it may come from the chunk cache (*cached). */
+static int chunk_slices(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, const uint64_t *tag,
+			struct slice_rec **recs, size_t *nrec, bool *cached)
+{
+	*cached = tag && chunk_cache_get(v->chunks, ino, chunk, *tag, recs, nrec) == 0;
+	int r = *cached ? 0 : vfs_load_chunk(v, ino, chunk, recs, nrec);
+	if (r == 0 && !*cached && tag)
+		chunk_cache_put(v->chunks, ino, chunk, *tag, *recs, *nrec);
+	return r;
+}
+
+/* One chunk's part of a read; a cached slice list that leads to a missing
+ * block is dropped and read again. */
 static int read_chunk(struct vfs *v, struct vfs_file *f, uint32_t chunk, uint32_t pos, uint32_t n,
 		      uint8_t *buf, const uint64_t *tag, bool sequential)
 {
 	struct slice_rec *recs = NULL;
 	size_t nrec = 0;
-	bool cached = tag && chunk_cache_get(v->chunks, f->ino, chunk, *tag, &recs, &nrec) == 0;
-	int r = cached ? 0 : vfs_load_chunk(v, f->ino, chunk, &recs, &nrec);
-	if (r == 0 && !cached && tag)
-		chunk_cache_put(v->chunks, f->ino, chunk, *tag, recs, nrec);
+	bool cached;
+	int r = chunk_slices(v, f->ino, chunk, tag, &recs, &nrec, &cached);
 	if (r == 0)
 		r = vfs_read_chunk_range(v, recs, nrec, pos, n, buf);
 	if (r < 0 && cached) {
@@ -214,13 +223,11 @@ static int range_file_locked(struct vfs *v, struct vfs_file *f, const struct mcf
 	uint32_t pos = layout_chunk_offset(off);
 	if ((uint64_t)pos + n > MCFS_CHUNK_SIZE)
 		return -EAGAIN;
-	const uint64_t *tag = a->pending ? NULL : &a->change;
 	struct slice_rec *recs = NULL;
 	size_t nrec = 0;
-	bool cached = tag && chunk_cache_get(v->chunks, f->ino, chunk, *tag, &recs, &nrec) == 0;
-	int r = cached ? 0 : vfs_load_chunk(v, f->ino, chunk, &recs, &nrec);
-	if (r == 0 && !cached && tag)
-		chunk_cache_put(v->chunks, f->ino, chunk, *tag, recs, nrec);
+	bool cached;
+	int r =
+	    chunk_slices(v, f->ino, chunk, a->pending ? NULL : &a->change, &recs, &nrec, &cached);
 	if (r == 0)
 		r = chunk_range_file(v, recs, nrec, pos, (uint32_t)n, out);
 	if (r == 0) {

@@ -71,3 +71,19 @@ void gateway_url(const struct gateway_proc *g, const char *path, char *out, size
 	snprintf(out, len, "nfs://127.0.0.1%s?nfsport=%d&mountport=%d&version=3", path, g->port,
 		 g->port);
 }
+
+unsigned long long gateway_logged_count(const struct gateway_proc *g, const char *what)
+{
+	FILE *f = fopen(g->log_path, "r");
+	if (!f)
+		return 0;
+	char line[512];
+	unsigned long long n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		const char *p = strstr(line, what);
+		if (p)
+			n = strtoull(p + strlen(what), NULL, 10);
+	}
+	fclose(f);
+	return n;
+}

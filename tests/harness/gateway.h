@@ -26,6 +26,9 @@ int gateway_restart(struct gateway_proc *g);
 int gateway_stop(struct gateway_proc *g);
 /* SIGKILL: a crash. */
 void gateway_kill(struct gateway_proc *g);
+/* What the gateway last logged after `what` (its stop counts, say): the
+ * number that follows, or 0. */
+unsigned long long gateway_logged_count(const struct gateway_proc *g, const char *what);
 /* "nfs://127.0.0.1<path>?nfsport=P&mountport=P&version=3" */
 void gateway_url(const struct gateway_proc *g, const char *path, char *out, size_t len);
 

@@ -431,23 +431,6 @@ static void test_lookups_follow_changes(void)
 	nfs_set_gid(nfs_a, 0);
 }
 
-/* The gateway's count of hits of one cache, from the log line it writes as it stops. */
-static unsigned long long hits_logged(const char *path, const char *what)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return 0;
-	char line[512];
-	unsigned long long hits = 0;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, what);
-		if (p)
-			hits = strtoull(p + strlen(what), NULL, 10);
-	}
-	fclose(f);
-	return hits;
-}
-
 /* And the cache did serve: the gateway says so as it stops. */
 static void test_cache_served(void)
 {
@@ -462,8 +445,8 @@ static void test_cache_served(void)
 	nfs_destroy_context(nfs_a);
 	nfs_a = NULL;
 	CU_ASSERT_EQUAL_FATAL(gateway_stop(&gw_a), 0);
-	CU_ASSERT(hits_logged(gw_a.log_path, "attribute cache: ") >= 100);
-	CU_ASSERT(hits_logged(gw_a.log_path, "listing cache: ") >= 2);
+	CU_ASSERT(gateway_logged_count(&gw_a, "attribute cache: ") >= 100);
+	CU_ASSERT(gateway_logged_count(&gw_a, "listing cache: ") >= 2);
 	CU_ASSERT_EQUAL(gateway_restart(&gw_a), 0);
 	nfs_a = mount_on(&gw_a);
 	CU_ASSERT_PTR_NOT_NULL(nfs_a);

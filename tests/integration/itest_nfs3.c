@@ -298,23 +298,6 @@ static void test_unaligned_reads(void)
 	nfs_destroy_context(nfs);
 }
 
-/* What the gateway logs as it stops after `what`: the number that follows. */
-static unsigned long long logged_count(const char *what)
-{
-	FILE *f = fopen(gw.log_path, "r");
-	if (!f)
-		return 0;
-	char line[512];
-	unsigned long long n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, what);
-		if (p)
-			n = strtoull(p + strlen(what), NULL, 10);
-	}
-	fclose(f);
-	return n;
-}
-
 /* Reads of whole blocks of the local bucket went out by sendfile from the
  * bucket's files (the byte-for-byte checks above covered their content):
  * the gateway counts them, and says so as it stops. */
@@ -329,7 +312,7 @@ static void test_reads_sent_from_files(void)
 	CU_ASSERT_EQUAL_FATAL(gateway_stop(&gw), 0);
 	/* Eight whole blocks and the three bytes past them, which are too few
 	 * to be worth it, here and in the tests before. */
-	CU_ASSERT(logged_count("read data sent from files: ") >= 8);
+	CU_ASSERT(gateway_logged_count(&gw, "read data sent from files: ") >= 8);
 	CU_ASSERT_EQUAL_FATAL(gateway_restart(&gw), 0);
 }
 

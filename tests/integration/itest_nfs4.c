@@ -498,17 +498,25 @@ static void test_unlinked_file_readable_until_close(void)
 	rpc_client_close(&cl.rc);
 }
 
+/* A file of size bytes of pattern seed in the root, written through the vfs. */
+static void make_patterned(const char *name, uint64_t seed, size_t size)
+{
+	struct mcfs_attr a;
+	uint8_t *data = malloc(size);
+	CU_ASSERT_FATAL(data != NULL);
+	pattern_fill(seed, 0, data, size);
+	CU_ASSERT_FATAL(vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, name, 0644, 0, &a, NULL) ==
+			0);
+	CU_ASSERT_FATAL(vfs_write(fx.vfs, &ROOT_CRED, a.ino, 0, data, size, NULL) == 0);
+	CU_ASSERT_FATAL(vfs_flush(fx.vfs, a.ino) == 0);
+	free(data);
+}
+
 /* A compound of many full READs must not make the gateway hold many
  * megabytes for one request: past one READ's worth it answers RESOURCE. */
 static void test_reply_size_bounded(void)
 {
-	struct mcfs_attr a;
-	static uint8_t data[3 << 20];
-	pattern_fill(45, 0, data, sizeof(data));
-	CU_ASSERT_FATAL(
-	    vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "three-mib", 0644, 0, &a, NULL) == 0);
-	CU_ASSERT_FATAL(vfs_write(fx.vfs, &ROOT_CRED, a.ino, 0, data, sizeof(data), NULL) == 0);
-	CU_ASSERT_FATAL(vfs_flush(fx.vfs, a.ino) == 0);
+	make_patterned("three-mib", 45, 3 << 20);
 	struct rpc_client rc;
 	CU_ASSERT_FATAL(connect_gw(&rc) == 0);
 	struct cpd c = {.minor = 0};
@@ -562,13 +570,7 @@ static bool read_checked(struct rpc_client *rc, uint64_t off, bool then_getfh, s
  * gateway stops (test_restart_reclaim_in_grace). */
 static void test_reads_from_files(void)
 {
-	struct mcfs_attr a;
-	static uint8_t data[(2 << 20) + 5];
-	pattern_fill(46, 0, data, sizeof(data));
-	CU_ASSERT_FATAL(
-	    vfs_create(fx.vfs, &ROOT_CRED, MCFS_ROOT_INO, "two-mib-and-5", 0644, 0, &a, NULL) == 0);
-	CU_ASSERT_FATAL(vfs_write(fx.vfs, &ROOT_CRED, a.ino, 0, data, sizeof(data), NULL) == 0);
-	CU_ASSERT_FATAL(vfs_flush(fx.vfs, a.ino) == 0);
+	make_patterned("two-mib-and-5", 46, (2 << 20) + 5);
 	struct rpc_client rc;
 	CU_ASSERT_FATAL(connect_gw(&rc) == 0);
 	CU_ASSERT(read_checked(&rc, 0, false, 1u << 20, false));
@@ -874,23 +876,6 @@ static nfsstat4 reclaim40(struct client40 *cl, const struct opened *f, struct op
 	return st;
 }
 
-/* What the gateway logs as it stops after `what`: the number that follows. */
-static unsigned long long logged_count(const char *what)
-{
-	FILE *f = fopen(gw.log_path, "r");
-	if (!f)
-		return 0;
-	char line[512];
-	unsigned long long n = 0;
-	while (fgets(line, sizeof(line), f)) {
-		const char *p = strstr(line, what);
-		if (p)
-			n = strtoull(p + strlen(what), NULL, 10);
-	}
-	fclose(f);
-	return n;
-}
-
 static void test_restart_reclaim_in_grace(void)
 {
 	struct client40 cl;
@@ -904,7 +889,7 @@ static void test_restart_reclaim_in_grace(void)
 
 	CU_ASSERT_EQUAL_FATAL(gateway_stop(&gw), 0);
 	/* test_reads_from_files's four READs that ended their compounds. */
-	CU_ASSERT(logged_count("read data sent from files: ") >= 4);
+	CU_ASSERT(gateway_logged_count(&gw, "read data sent from files: ") >= 4);
 	CU_ASSERT_FATAL(gateway_restart(&gw) == 0);
 	CU_ASSERT_FATAL(connect_gw(&cl.rc) == 0);
 
