@@ -11,8 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench_quiet.h"
 #include "bench_report.h"
 #include "bench_targets.h"
 #include "proc.h"
@@ -22,6 +24,8 @@
 #define MAX_PASS_ARGS	     24
 #define GENERATOR_TIMEOUT_MS (30 * 60 * 1000)
 #define WAIT_SLICE_MS	     200
+/* The longest wait for the machine to settle before a run. */
+#define QUIET_MAX_MS (60 * 1000)
 
 struct bench {
 	int runs;
@@ -270,6 +274,17 @@ static int run_generator(struct bench *b, int target, int run)
 		argv[n++] = b->pass[i];
 	argv[n] = NULL;
 	fprintf(stderr, "mcfs-bench: run %d/%d: %s ...", run + 1, b->runs, t->label);
+	long long waited = 0;
+	int quiet = bench_wait_quiet(QUIET_MAX_MS, &interrupted, &waited);
+	if (quiet == -EINTR) {
+		fprintf(stderr, " interrupted\n");
+		return quiet;
+	}
+	if (quiet < 0)
+		fprintf(stderr, " (the machine stayed busy for %d s: running anyway)",
+			QUIET_MAX_MS / 1000);
+	else if (waited >= 1000)
+		fprintf(stderr, " (settled in %.1f s)", (double)waited / 1000);
 	long long start = now_ms();
 	int status = run_generator_process(argv, out);
 	if (status == -EINTR) {
@@ -290,23 +305,9 @@ static int run_generator(struct bench *b, int target, int run)
 	return status != 0 || errors ? -EIO : 0;
 }
 
-static int start_targets(struct bench *b)
-{
-	for (int i = 0; i < b->ntargets; i++) {
-		fprintf(stderr, "mcfs-bench: starting %s\n", b->targets[i].label);
-		int r = bench_target_start(&b->targets[i], b->work_dir);
-		if (r < 0) {
-			fprintf(stderr, "mcfs-bench: cannot start %s: %s\n", b->targets[i].label,
-				strerror(-r));
-			return r;
-		}
-	}
-	return 0;
-}
-
-/* One small untimed run per target first: every server's first run pays
- * for its caches, thread pools and tmpfs pages coming into being, which is
- * not what the figures are about. Its data checks still count. */
+/* One small untimed run before each timed one: every server's first run
+ * pays for its caches, thread pools and tmpfs pages coming into being,
+ * which is not what the figures are about. Its data checks still count. */
 static int warm_up(struct bench *b, int target)
 {
 	struct bench_target *t = &b->targets[target];
@@ -323,16 +324,41 @@ static int warm_up(struct bench *b, int target)
 	return status == 0 ? 0 : -EIO;
 }
 
-/* Round r starts with target r mod n, so that no target always runs first
- * (on a cold cache) or last (after the others' background work). */
-static void run_rounds(struct bench *b)
+/* One run of one target on servers started for it alone, in a directory of
+ * their own that goes with them: files a target kept on tmpfs from earlier
+ * runs (a removed file's blocks wait for the deletion delay) made the later
+ * runs of every target slower, and unevenly (Ganesha's 512 MiB write took
+ * three times the CPU per MiB by the second round). Then the untimed
+ * warm-up, and the timed run once the machine has settled. */
+static int run_fresh(struct bench *b, int target, int run)
 {
-	for (int k = 0; k < b->ntargets && b->warmup && !interrupted; k++)
-		if (warm_up(b, k) < 0)
+	struct bench_target *t = &b->targets[target];
+	const char *label = t->label;
+	char dir[700];
+	snprintf(dir, sizeof(dir), "%s/%s-run%d", b->work_dir, label, run + 1);
+	bench_target_init(t, label);
+	int r = mkdir(dir, 0700) < 0 ? -errno : bench_target_start(t, dir);
+	if (r < 0) {
+		fprintf(stderr, "mcfs-bench: cannot start %s: %s\n", label, strerror(-r));
+	} else {
+		if (b->warmup && warm_up(b, target) < 0)
 			b->report.failed_runs++;
+		run_generator(b, target, run);
+	}
+	bench_target_stop(t);
+	if (!b->keep)
+		rm_rf(dir);
+	return r;
+}
+
+/* Round r starts with target r mod n, so that no target always runs first. */
+static int run_rounds(struct bench *b)
+{
 	for (int run = 0; run < b->runs && !interrupted; run++)
 		for (int k = 0; k < b->ntargets && !interrupted; k++)
-			run_generator(b, (run + k) % b->ntargets, run);
+			if (run_fresh(b, (run + k) % b->ntargets, run) < 0)
+				return -EIO;
+	return 0;
 }
 
 static void stop_all(struct bench *b)
@@ -377,8 +403,7 @@ int main(int argc, char **argv)
 	if (b.tcp)
 		b.report.tcp_mib_s = measure_tcp(&b);
 	int status = 1;
-	if (start_targets(&b) == 0) {
-		run_rounds(&b);
+	if (run_rounds(&b) == 0) {
 		print_setup(&b);
 		report_print(&b.report, stdout);
 		status = interrupted || report_errors(&b.report) ? 1 : 0;
