@@ -14,7 +14,8 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 rc=0
 "$b/tests/bench/mcfs-bench" --targets mcfs-file,mcfs-mirror --runs 1 --no-tcp --no-warmup \
-	--tmpfs "$tmpfs" --file-size 16M --files 300 --rand-ops 1000 --min-time 0 >"$out" || rc=$?
+	--settle-max 0 --tmpfs "$tmpfs" --file-size 16M --files 300 --rand-ops 1000 --min-time 0 \
+	>"$out" || rc=$?
 cat "$out"
 [ "$rc" = 0 ] || exit "$rc"
 for t in mcfs-file mcfs-mirror; do
@@ -34,7 +35,7 @@ bench=
 # die with their parent: PR_SET_PDEATHSIG).
 trap 'rm -f "$out" "$err"; [ -z "$bench" ] || kill -KILL $bench 2>/dev/null || true' EXIT
 "$b/tests/bench/mcfs-bench" --targets mcfs-file --runs 1 --no-tcp --no-warmup \
-	--tmpfs "$tmpfs" --file-size 16M --files 300 --min-time 30 --workloads seqread \
+	--settle-max 0 --tmpfs "$tmpfs" --file-size 16M --files 300 --min-time 30 --workloads seqread \
 	>"$out" 2>"$err" &
 bench=$!
 wait_for() { # condition, seconds

@@ -24,7 +24,7 @@
 #define MAX_PASS_ARGS	     24
 #define GENERATOR_TIMEOUT_MS (30 * 60 * 1000)
 #define WAIT_SLICE_MS	     200
-/* The longest wait for the machine to settle before a run. */
+/* The longest wait for the machine to settle before a run, by default. */
 #define QUIET_MAX_MS (60 * 1000)
 
 struct bench {
@@ -32,6 +32,7 @@ struct bench {
 	bool keep;
 	bool tcp;
 	bool warmup;
+	int settle_max_ms; /* 0: start each run without waiting for the machine */
 	const char *tmpfs;
 	char work_dir[512];
 	char builddir[PATH_MAX];
@@ -58,7 +59,7 @@ static void usage(FILE *out)
 		"                  [--file-size SIZE] [--files N] [--rand-ops N]\n"
 		"                  [--conns N] [--depth N] [--workloads LIST] [--min-time SECS]\n"
 		"                  [--quick] [--no-tcp] [--no-warmup] [--tmpfs DIR]\n"
-		"                  [--keep]\n"
+		"                  [--settle-max SECS] [--keep]\n"
 		"Starts each target on loopback (data on tmpfs), runs mcfs-nfsbench against\n"
 		"them in turn, alternating, and prints medians and ratios to Ganesha.\n");
 }
@@ -103,6 +104,7 @@ static int parse_options(struct bench *b, int argc, char **argv)
 					     {"no-warmup", no_argument, NULL, 'W'},
 					     {"tmpfs", required_argument, NULL, 'm'},
 					     {"keep", no_argument, NULL, 'k'},
+					     {"settle-max", required_argument, NULL, 'S'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
 	static char names[MAX_PASS_ARGS][24];
@@ -135,6 +137,9 @@ static int parse_options(struct bench *b, int argc, char **argv)
 		case 'k':
 			b->keep = true;
 			break;
+		case 'S':
+			b->settle_max_ms = atoi(optarg) * 1000;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -147,7 +152,7 @@ static int parse_options(struct bench *b, int argc, char **argv)
 			break;
 		}
 	}
-	if (optind != argc || b->runs < 1 || b->runs > REPORT_MAX_RUNS) {
+	if (optind != argc || b->runs < 1 || b->runs > REPORT_MAX_RUNS || b->settle_max_ms < 0) {
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -275,14 +280,16 @@ static int run_generator(struct bench *b, int target, int run)
 	argv[n] = NULL;
 	fprintf(stderr, "mcfs-bench: run %d/%d: %s ...", run + 1, b->runs, t->label);
 	long long waited = 0;
-	int quiet = bench_wait_quiet(QUIET_MAX_MS, &interrupted, &waited);
+	int quiet = b->settle_max_ms > 0
+			? bench_wait_quiet((unsigned)b->settle_max_ms, &interrupted, &waited)
+			: 0;
 	if (quiet == -EINTR) {
 		fprintf(stderr, " interrupted\n");
 		return quiet;
 	}
 	if (quiet < 0)
 		fprintf(stderr, " (the machine stayed busy for %d s: running anyway)",
-			QUIET_MAX_MS / 1000);
+			b->settle_max_ms / 1000);
 	else if (waited >= 1000)
 		fprintf(stderr, " (settled in %.1f s)", (double)waited / 1000);
 	long long start = now_ms();
@@ -383,7 +390,11 @@ static void print_setup(const struct bench *b)
 
 int main(int argc, char **argv)
 {
-	static struct bench b = {.runs = 3, .tcp = true, .warmup = true, .tmpfs = "/dev/shm"};
+	static struct bench b = {.runs = 3,
+				 .tcp = true,
+				 .warmup = true,
+				 .settle_max_ms = QUIET_MAX_MS,
+				 .tmpfs = "/dev/shm"};
 	/* Every figure over about a second or more (the generator's defaults
 	 * give some well under a tenth of one); options given later override these. */
 	pass_option(&b, "--min-time", "1");
