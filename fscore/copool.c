@@ -135,9 +135,12 @@ void copool_destroy(struct copool *p)
 		coro_wake(p->idle[--p->nidle]);
 	pthread_mutex_unlock(&p->lock);
 	/* The last worker to see the queue empty stops the loop. A pool
-	 * whose thread never started has its coroutines still queued on the
-	 * loop, and they go with it. */
+	 * whose thread never started runs its loop here: its workers, which
+	 * never ran, see the stop at once and end, and their coroutines are
+	 * freed (a loop destroyed with them queued would keep their stacks). */
 	if (p->thread_started)
 		pthread_join(p->thread, NULL);
+	else if (p->live > 0)
+		evloop_run(p->l);
 	pool_free(p);
 }

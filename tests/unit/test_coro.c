@@ -8,6 +8,7 @@
 #include "countdown.h"
 #include "cunit_main.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -522,6 +523,34 @@ static void test_copool_idle_destroy(void)
 	copool_destroy(p);
 }
 
+/* Thread creation refused on demand, as when a process is out of threads:
+ * this definition comes before the C library's for every caller here. */
+static atomic_bool refuse_threads;
+
+int pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *);
+	static create_fn real;
+	if (atomic_load(&refuse_threads))
+		return EAGAIN;
+	if (!real)
+		*(void **)&real = dlsym(RTLD_NEXT, "pthread_create");
+	return real ? real(t, attr, fn, arg) : ENOSYS;
+}
+
+/* A pool whose thread cannot start is not made, and leaves none of its
+ * coroutines behind. */
+static void test_copool_thread_refused(void)
+{
+	unsigned long live = coro_live();
+	struct copool *p = NULL;
+	atomic_store(&refuse_threads, true);
+	int r = copool_create(4, &p);
+	atomic_store(&refuse_threads, false);
+	CU_ASSERT_EQUAL(r, -EAGAIN);
+	CU_ASSERT_EQUAL(coro_live(), live);
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -538,6 +567,7 @@ int main(void)
 	    {"many_coroutines", test_many_coroutines},
 	    {"copool_bounds_and_drains", test_copool_bounds_and_drains},
 	    {"copool_idle_destroy", test_copool_idle_destroy},
+	    {"copool_thread_refused", test_copool_thread_refused},
 	    {NULL, NULL},
 	};
 	if (test_add_suite("coro", NULL, NULL, tests) != 0)
