@@ -49,7 +49,7 @@ static void copy_one(struct repl_job *j)
 {
 	struct repl_task *t = j->task;
 	struct replicator *r = t->r;
-	uint32_t len = layout_block_len(t->e.size, r->vol.block_size, j->index);
+	uint32_t len = j->len;
 	pthread_mutex_lock(&r->lock);
 	bool stopping = r->stopping;
 	pthread_mutex_unlock(&r->lock);
@@ -98,14 +98,14 @@ static void bundle_flush(struct replicator *r)
 		submit(r, b);
 }
 
-static void bundle_add(struct replicator *r, struct repl_job *j, uint32_t len)
+static void bundle_add(struct replicator *r, struct repl_job *j)
 {
 	if (r->bundle_tail)
 		r->bundle_tail->next = j;
 	else
 		r->bundle = j;
 	r->bundle_tail = j;
-	r->bundle_bytes += len;
+	r->bundle_bytes += j->len;
 	if (++r->bundle_jobs >= BUNDLE_JOBS || r->bundle_bytes >= BUNDLE_BYTES)
 		bundle_flush(r);
 }
@@ -136,10 +136,10 @@ static int task_start(struct replicator *r, const struct repl_entry *e,
 	r->inflight[r->ninflight++] = t;
 	bool local = copies_local(r, plan);
 	for (uint32_t i = 0; i < blocks; i++) {
-		t->jobs[i] = (struct repl_job){.task = t, .index = i};
-		uint32_t len = layout_block_len(e->size, r->vol.block_size, i);
+		t->jobs[i] = (struct repl_job){
+		    .task = t, .index = i, .len = layout_block_len(e->size, r->vol.block_size, i)};
 		if (local)
-			bundle_add(r, &t->jobs[i], len);
+			bundle_add(r, &t->jobs[i]);
 		else
 			submit(r, &t->jobs[i]);
 	}

@@ -24,6 +24,7 @@ struct repl_task;
 struct repl_job {
 	struct repl_task *task;
 	uint32_t index;
+	uint32_t len;	       /* the block's length */
 	struct repl_job *next; /* the rest of its bundle */
 };
 
