@@ -274,6 +274,25 @@ int objstore_open_read(struct objstore *os, const char *key, int *fd, uint64_t *
 	return os->ops->open_read(os, key, fd, size);
 }
 
+/* Never offloaded either: only stores whose writes never wait offer them. */
+int objstore_open_unnamed(struct objstore *os, const char *key, int *fd)
+{
+	if (!os || !fd || !objstore_key_valid(key))
+		return -EINVAL;
+	if (!os->ops->open_unnamed || !os->quick_writes)
+		return -EOPNOTSUPP;
+	return os->ops->open_unnamed(os, key, fd);
+}
+
+int objstore_publish_unnamed(struct objstore *os, const char *key, int fd, size_t len)
+{
+	if (!os || fd < 0 || !objstore_key_valid(key))
+		return -EINVAL;
+	if (!os->ops->publish_unnamed)
+		return -EOPNOTSUPP;
+	return os->ops->publish_unnamed(os, key, fd, len);
+}
+
 int objstore_get_range_sized(struct objstore *os, const char *key, uint64_t off, size_t len,
 			     void *buf, size_t *got, uint64_t *size)
 {

@@ -61,6 +61,13 @@ int objstore_get_range_sized(struct objstore *os, const char *key, uint64_t off,
  * bytes can be sent from the kernel's page cache without a copy: *fd is the
  * caller's to close, *size the object's size. -EOPNOTSUPP for other stores. */
 int objstore_open_read(struct objstore *os, const char *key, int *fd, uint64_t *size);
+/* An object written piece by piece, in place: an unnamed file where key
+ * will be (*fd the caller's), then published under key with len bytes, the
+ * file's bytes past what was written reading as zeros. Only for a local
+ * bucket whose writes never wait for a device (tmpfs); -EOPNOTSUPP
+ * elsewhere. Publishing is atomic like a put, and may be tried again. */
+int objstore_open_unnamed(struct objstore *os, const char *key, int *fd);
+int objstore_publish_unnamed(struct objstore *os, const char *key, int fd, size_t len);
 /* Size of an object, -ENOENT if missing. */
 int objstore_head(struct objstore *os, const char *key, uint64_t *size);
 /* Deletes an object; deleting a missing object succeeds. */

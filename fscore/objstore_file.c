@@ -495,6 +495,72 @@ static int file_get_range_sized(struct objstore *os, const char *key, uint64_t o
 	return r == -EIO ? r : (r < 0 ? map_errno(-r) : 0);
 }
 
+/* An unnamed file in the directory the key's object goes in (made if
+ * missing); in memory only, where a write never waits for a disk. */
+static int file_open_unnamed(struct objstore *os, const char *key, int *fd)
+{
+	struct file_store *fs = to_fs(os);
+	char path[PATH_MAX];
+	int r = key_path(fs, key, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (!fs->memory || __atomic_load_n(&fs->no_tmpfile, __ATOMIC_RELAXED))
+		return -EOPNOTSUPP;
+	char *slash = strrchr(path, '/');
+	for (int attempt = 0; attempt < 3; attempt++) {
+		*slash = '\0';
+		*fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+		*slash = '/';
+		if (*fd >= 0)
+			return 0;
+		if (errno != ENOENT)
+			break;
+		r = mkdir_parents(path, strlen(fs->root));
+		if (r < 0)
+			return map_errno(-r);
+	}
+	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
+		__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
+		return -EOPNOTSUPP;
+	}
+	return map_errno(errno);
+}
+
+/* Where the file cannot be linked by descriptor (no CAP_DAC_READ_SEARCH):
+ * its bytes, read back, are put the ordinary way. */
+static int put_from_file(struct objstore *os, const char *key, int fd, size_t len)
+{
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf)
+		return -ENOMEM;
+	int r = pread_all(fd, buf, len, 0);
+	if (r == 0)
+		r = file_put(os, key, buf, len);
+	free(buf);
+	return r;
+}
+
+static int file_publish_unnamed(struct objstore *os, const char *key, int fd, size_t len)
+{
+	struct file_store *fs = to_fs(os);
+	char path[PATH_MAX];
+	int r = key_path(fs, key, path, sizeof(path));
+	if (r < 0)
+		return r;
+	if (ftruncate(fd, (off_t)len) < 0)
+		return map_errno(errno);
+	r = linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	fd_forget(&fs->fds, key);
+	/* The name exists (a put again must replace it, and a file linked once
+	 * cannot be linked again), or linking by descriptor is not allowed
+	 * here: the bytes go the ordinary way. */
+	if (r == -EPERM)
+		__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
+	if (r == -EEXIST || r == -EPERM || r == -ENOENT)
+		return put_from_file(os, key, fd, len);
+	return put_done(fs, key, path, r);
+}
+
 /* A descriptor of its own (from the cache's), so that the caller may keep
  * it while the cache closes its entry. */
 static int file_open_read(struct objstore *os, const char *key, int *fd, uint64_t *size)
@@ -743,6 +809,8 @@ static const struct objstore_ops file_ops = {
     .get_range = file_get_range,
     .get_range_sized = file_get_range_sized,
     .open_read = file_open_read,
+    .open_unnamed = file_open_unnamed,
+    .publish_unnamed = file_publish_unnamed,
     .head = file_head,
     .delete = file_delete,
     .list = file_list,

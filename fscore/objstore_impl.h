@@ -24,6 +24,9 @@ struct objstore_ops {
 			       void *buf, size_t *got, uint64_t *size);
 	/* NULL where objects are not files of this machine. */
 	int (*open_read)(struct objstore *os, const char *key, int *fd, uint64_t *size);
+	/* NULL, or -EOPNOTSUPP, where objects cannot be written in place. */
+	int (*open_unnamed)(struct objstore *os, const char *key, int *fd);
+	int (*publish_unnamed)(struct objstore *os, const char *key, int fd, size_t len);
 	int (*head)(struct objstore *os, const char *key, uint64_t *size);
 	int (*delete)(struct objstore *os, const char *key);
 	/* prefix is never NULL ("" lists everything). */

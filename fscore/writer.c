@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cosync.h"
 #include "layout.h"
@@ -32,9 +33,16 @@
 
 enum block_state { BLOCK_FILLING, BLOCK_UPLOADING, BLOCK_UPLOADED, BLOCK_FAILED };
 
+/*
+ * A block's written bytes are in memory (buf), or, for a stream into a
+ * bucket in memory (tmpfs), in the unnamed file that becomes the block's
+ * object (fd): each write goes straight into it, with no copy in memory and
+ * no buffer to fault in, and the upload is a link.
+ */
 struct pending_block {
 	uint8_t *buf; /* freed once uploaded: reads then go through the cache */
-	uint32_t cap; /* bytes allocated: grows with the writes, up to a block */
+	int fd;	      /* -1, or the block's unnamed file; closed once published */
+	uint32_t cap; /* bytes held (allocated, or a whole block in a file) */
 	enum block_state state;
 	int error;
 };
@@ -73,6 +81,40 @@ struct upload_job {
 	uint32_t index, len;
 };
 
+static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
+{
+	while (n > 0) {
+		ssize_t w = pwrite(fd, p, n, off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		p += w;
+		n -= (size_t)w;
+		off += w;
+	}
+	return 0;
+}
+
+static int pread_all_at(int fd, uint8_t *p, size_t n, off_t off)
+{
+	while (n > 0) {
+		ssize_t r = pread(fd, p, n, off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			memset(p, 0, n); /* never written: a file reads zeros there */
+			return 0;
+		}
+		p += r;
+		n -= (size_t)r;
+		off += r;
+	}
+	return 0;
+}
+
 struct writer *writer_new(struct vfs *v, mcfs_ino_t ino)
 {
 	struct writer *w = calloc(1, sizeof(*w));
@@ -87,9 +129,12 @@ struct writer *writer_new(struct vfs *v, mcfs_ino_t ino)
 
 static void release_buf(struct writer *w, struct pending_block *b)
 {
-	if (b->buf) {
+	if (b->buf || b->fd >= 0) {
 		free(b->buf);
 		b->buf = NULL;
+		if (b->fd >= 0)
+			close(b->fd);
+		b->fd = -1;
 		__atomic_sub_fetch(&w->v->buffered_bytes, b->cap, __ATOMIC_RELAXED);
 		b->cap = 0;
 	}
@@ -134,7 +179,8 @@ static void upload_block(void *arg)
 	struct pending_block *b = &j->s->blocks[j->index];
 	char key[256];
 	layout_block_key(key, sizeof(key), w->v->vol.name, j->s->id, j->index, j->len);
-	int r = objstore_put(w->v->store, key, b->buf, j->len);
+	int r = b->fd >= 0 ? objstore_publish_unnamed(w->v->store, key, b->fd, j->len)
+			   : objstore_put(w->v->store, key, b->buf, j->len);
 	uint8_t *adopted = NULL;
 	pthread_mutex_lock(&w->lock);
 	if (r == 0) {
@@ -201,6 +247,8 @@ static struct pending_slice *slice_new(struct writer *w, uint32_t chunk, uint32_
 		free(s);
 		return NULL;
 	}
+	for (uint32_t i = 0; i < s->nblocks; i++)
+		s->blocks[i].fd = -1;
 	if (w->tail)
 		w->tail->next = s;
 	else
@@ -210,13 +258,35 @@ static struct pending_slice *slice_new(struct writer *w, uint32_t chunk, uint32_
 	return s;
 }
 
+/* A stream's block in a bucket in memory goes into the file that becomes
+ * its object; -EOPNOTSUPP where that cannot be. */
+static int block_open_file(struct writer *w, struct pending_slice *s, uint32_t i)
+{
+	struct pending_block *b = &s->blocks[i];
+	uint32_t bs = w->v->vol.block_size;
+	char key[256];
+	/* The key names the directory; the block's final length does not matter here. */
+	layout_block_key(key, sizeof(key), w->v->vol.name, s->id, i, bs);
+	int r = objstore_open_unnamed(w->v->store, key, &b->fd);
+	if (r < 0) {
+		b->fd = -1;
+		return r;
+	}
+	b->cap = bs;
+	__atomic_add_fetch(&w->v->buffered_bytes, bs, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* Makes room for need bytes: small files stay small; a block that already
  * takes a large write is a stream's, and gets all its room at once rather
  * than being copied over and over while it doubles. */
-static int block_reserve(struct writer *w, struct pending_block *b, uint32_t need)
+static int block_reserve(struct writer *w, struct pending_slice *s, uint32_t i, uint32_t need)
 {
+	struct pending_block *b = &s->blocks[i];
 	uint32_t bs = w->v->vol.block_size;
 	if (need <= b->cap)
+		return 0;
+	if (!b->buf && need >= WRITER_STREAM_BYTES && block_open_file(w, s, i) == 0)
 		return 0;
 	uint32_t cap = b->cap ? 2 * b->cap : 4096;
 	while (cap < need)
@@ -243,10 +313,15 @@ static int slice_copy_in(struct writer *w, struct pending_slice *s, uint32_t so,
 		uint32_t i = so / bs, bo = so % bs;
 		struct pending_block *b = &s->blocks[i];
 		uint32_t take = bs - bo < n ? bs - bo : n;
-		int r = block_reserve(w, b, bo + take);
+		int r = block_reserve(w, s, i, bo + take);
 		if (r < 0)
 			return r;
-		memcpy(b->buf + bo, src, take);
+		if (b->fd >= 0)
+			r = pwrite_all(b->fd, src, take, bo);
+		else
+			memcpy(b->buf + bo, src, take);
+		if (r < 0)
+			return r;
 		so += take;
 		src += take;
 		n -= take;
@@ -270,7 +345,8 @@ static void upload_full_blocks(struct writer *w, struct pending_slice *s, uint32
 {
 	uint32_t bs = w->v->vol.block_size;
 	for (uint32_t i = so / bs; i <= (so + n - 1) / bs; i++)
-		if (s->blocks[i].state == BLOCK_FILLING && s->blocks[i].buf &&
+		if (s->blocks[i].state == BLOCK_FILLING &&
+		    (s->blocks[i].buf || s->blocks[i].fd >= 0) &&
 		    rangeset_covers(&s->filled, i * bs, (i + 1) * bs))
 			start_upload(w, s, i, bs, false);
 }
@@ -365,15 +441,20 @@ static int overlay_slice(struct writer *w, struct pending_slice *s, uint64_t off
 			uint32_t so = (uint32_t)(lo - base);
 			uint32_t i = so / bs, bo = so % bs;
 			uint32_t take = bs - bo < hi - lo ? bs - bo : (uint32_t)(hi - lo);
+			/* Under the lock: an upload may release the block meanwhile. */
 			pthread_mutex_lock(&w->lock);
-			uint8_t *mem = s->blocks[i].buf;
-			if (mem)
-				memcpy(buf + (lo - off), mem + bo, take);
+			const struct pending_block *b = &s->blocks[i];
+			bool held = b->buf || b->fd >= 0;
+			int r = 0;
+			if (b->buf)
+				memcpy(buf + (lo - off), b->buf + bo, take);
+			else if (b->fd >= 0)
+				r = pread_all_at(b->fd, buf + (lo - off), take, bo);
 			pthread_mutex_unlock(&w->lock);
 			/* Uploaded and released: only whole blocks are uploaded before a flush. */
-			int r = mem ? 0
-				    : reader_read_block(w->v, s->id, w->v->data_origin, i, bs, bo,
-							take, buf + (lo - off));
+			if (!held)
+				r = reader_read_block(w->v, s->id, w->v->data_origin, i, bs, bo,
+						      take, buf + (lo - off));
 			if (r < 0)
 				return r;
 			lo += take;
