@@ -7,6 +7,7 @@
 
 #include "coro.h"
 #include "evloop.h"
+#include "thread_name.h"
 
 struct copool_job {
 	struct copool_job *next;
@@ -66,6 +67,7 @@ static void worker(void *arg)
 
 static void *loop_main(void *arg)
 {
+	thread_name("mcfs-copy-loop");
 	evloop_run(((struct copool *)arg)->l);
 	return NULL;
 }

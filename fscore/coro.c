@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "thread_name.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
@@ -283,6 +284,7 @@ void coro_offload_threads(unsigned n)
 
 static void *pool_main(void *unused)
 {
+	thread_name("mcfs-blocking");
 	(void)unused;
 	pthread_mutex_lock(&pool_lock);
 	for (;;) {

@@ -16,6 +16,7 @@
 #include "evloop.h"
 #include "log.h"
 #include "retry.h"
+#include "thread_name.h"
 
 /* Silence this long and the connection is asked whether it is alive. */
 #define IDLE_PING_MS 1000
@@ -216,6 +217,7 @@ static void listen_on(struct meta_listen *ls, int fd)
 
 static void *listen_main(void *arg)
 {
+	thread_name("mcfs-invalidate");
 	struct meta_listen *ls = arg;
 	const struct retry_policy backoff = {
 	    .max_attempts = 1000000, .base_ms = 100, .max_ms = 5000};

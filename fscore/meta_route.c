@@ -11,6 +11,7 @@
 #include "log.h"
 #include "meta_ops.h"
 #include "volume.h"
+#include "thread_name.h"
 
 #define SAMPLE_PERIOD_MS   200
 #define SAMPLES		   128 /* ~25 s of history at SAMPLE_PERIOD_MS */
@@ -258,6 +259,7 @@ static bool wait_stop(struct meta_route *r, unsigned ms)
 
 static void *monitor_main(void *arg)
 {
+	thread_name("mcfs-route");
 	struct meta_route *r = arg;
 	long long next_promotion_check = 0;
 	do {

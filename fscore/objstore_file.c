@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "lru.h"
+#include "thread_name.h"
 
 /* Temporary files start with this; no key segment may, and list skips them. */
 #define TMP_PREFIX     ".mcfs-tmp."
@@ -743,6 +744,7 @@ struct batch {
 
 static void *batch_worker(void *arg)
 {
+	thread_name("mcfs-batch");
 	struct batch *b = arg;
 	for (;;) {
 		size_t i = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);

@@ -15,6 +15,7 @@
 #include "resp.h"
 #include "vfs_impl.h"
 #include "writer.h"
+#include "thread_name.h"
 
 /* Numbers taken from a volume counter at once; a restart wastes at most this many. */
 #define ID_BATCH	  1000
@@ -356,6 +357,7 @@ static bool pop_compaction(struct vfs *v, mcfs_ino_t *ino, uint32_t *chunk)
 
 static void *background_main(void *arg)
 {
+	thread_name("mcfs-volume");
 	struct vfs *v = arg;
 	time_t last_beat = 0, last_deletions = 0, last_reap = 0, last_watermark = 0;
 	pthread_mutex_lock(&v->bg_lock);

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "thread_name.h"
+
 struct job {
 	struct job *next;
 	workpool_fn fn;
@@ -21,6 +23,7 @@ struct workpool {
 
 static void *worker_main(void *arg)
 {
+	thread_name("mcfs-pool");
 	struct workpool *wp = arg;
 	pthread_mutex_lock(&wp->lock);
 	for (;;) {

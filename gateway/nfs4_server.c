@@ -12,6 +12,7 @@
 
 #include "log.h"
 #include "nfs4_proc.h"
+#include "thread_name.h"
 
 /* Client records live in "{VOL}:rec:nfs4-clients:<recovery id>". */
 #define RECORD_NS_PREFIX "nfs4-clients:"
@@ -202,6 +203,7 @@ static void release_files(struct nfs4_server *srv)
 
 static void *reaper_main(void *arg)
 {
+	thread_name("mcfs-nfs4-reap");
 	struct nfs4_server *srv = arg;
 	pthread_mutex_lock(&srv->reaper_lock);
 	while (!srv->stopping) {

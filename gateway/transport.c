@@ -8,6 +8,7 @@
 #include "coro.h"
 #include "deadline.h"
 #include "log.h"
+#include "thread_name.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -341,6 +342,9 @@ static void begin_stop(void *arg)
 static void *loop_main(void *arg)
 {
 	struct rpc_loop *l = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "mcfs-nfs/%u", l->index);
+	thread_name(name);
 	evloop_timer_start(l->ev, &l->scan_timer, rpc_now_ms() + SCAN_INTERVAL_MS, on_scan);
 	evloop_run(l->ev);
 	return NULL;

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "region.h"
 #include "replicator_impl.h"
+#include "thread_name.h"
 
 #define PROGRESS_MS	 1000
 #define PROGRESS_SOON_MS 200
@@ -220,6 +221,7 @@ static void apply_deletions(struct replicator *r)
 
 static void *deleter_main(void *arg)
 {
+	thread_name("mcfs-deleter");
 	struct replicator *r = arg;
 	for (;;) {
 		struct timespec until;

@@ -1,5 +1,6 @@
 /* NFSv3 end to end: a real mcfs-gateway process on a real redis-server and
  * bucket, driven by a real NFS client (libnfs). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/time.h> /* before libnfs.h, which uses struct timeval */
@@ -316,6 +317,29 @@ static void test_reads_sent_from_files(void)
 	CU_ASSERT_EQUAL_FATAL(gateway_restart(&gw), 0);
 }
 
+/* The gateway's threads carry names (top -H, ps -L): its event loops among them. */
+static void test_threads_named(void)
+{
+	char path[300], comm[32];
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)gw.proc.pid);
+	DIR *d = opendir(path);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	int loops = 0;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)gw.proc.pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		if (fgets(comm, sizeof(comm), f) && strncmp(comm, "mcfs-nfs/", 9) == 0)
+			loops++;
+		fclose(f);
+	}
+	closedir(d);
+	CU_ASSERT(loops > 0);
+}
+
 static void test_kill_after_commit_loses_nothing(void)
 {
 	struct nfs_context *nfs = mount_at("/");
@@ -340,6 +364,7 @@ int main(void)
 	    {"export rules: ro, root_squash, clients", test_export_rules},
 	    {"reads of every length and alignment", test_unaligned_reads},
 	    {"whole-block reads sent from the bucket's files", test_reads_sent_from_files},
+	    {"the gateway's threads are named", test_threads_named},
 	    {"SIGKILL after COMMIT loses nothing", test_kill_after_commit_loses_nothing},
 	    {NULL, NULL}};
 	if (test_add_suite("NFSv3 through libnfs", setup, teardown, tests) < 0)
