@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <sys/time.h> /* before libnfs.h, which uses struct timeval */
 #include <nfsc/libnfs.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,27 +318,36 @@ static void test_reads_sent_from_files(void)
 	CU_ASSERT_EQUAL_FATAL(gateway_restart(&gw), 0);
 }
 
-/* The gateway's threads carry names (top -H, ps -L): its event loops among them. */
-static void test_threads_named(void)
+/* Whether a thread of the gateway is named like one of its event loops. */
+static bool loop_thread_named(void *arg)
 {
+	(void)arg;
 	char path[300], comm[32];
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)gw.proc.pid);
 	DIR *d = opendir(path);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-	int loops = 0;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+	if (!d)
+		return false;
+	bool found = false;
+	for (struct dirent *e; !found && (e = readdir(d)) != NULL;) {
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", (int)gw.proc.pid, e->d_name);
 		FILE *f = fopen(path, "r");
 		if (!f)
 			continue;
-		if (fgets(comm, sizeof(comm), f) && strncmp(comm, "mcfs-nfs/", 9) == 0)
-			loops++;
+		found = fgets(comm, sizeof(comm), f) && strncmp(comm, "mcfs-nfs/", 9) == 0;
 		fclose(f);
 	}
 	closedir(d);
-	CU_ASSERT(loops > 0);
+	return found;
+}
+
+/* The gateway's threads carry names (top -H, ps -L): its event loops among
+ * them. Waited for: a gateway just restarted may answer on its port a
+ * moment before its loops have named themselves. */
+static void test_threads_named(void)
+{
+	CU_ASSERT(wait_until(loop_thread_named, NULL, 10000) == 0);
 }
 
 static void test_kill_after_commit_loses_nothing(void)

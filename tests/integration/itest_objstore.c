@@ -420,8 +420,13 @@ static void t_concurrent_puts(void)
 	CU_ASSERT_EQUAL(bad, 0);
 	size_t got = 0;
 	CU_ASSERT_EQUAL(objstore_get(store, "conc/shared", buf, CONC_LEN, &got), 0);
-	CU_ASSERT(got == CONC_LEN && buf[0] >= 'a' && buf[0] < 'a' + CONC_THREADS &&
-		  all_bytes(buf, got, buf[0]));
+	CU_ASSERT(got == CONC_LEN && buf[0] >= 'a' && buf[0] < 'a' + CONC_THREADS);
+	/* One writer's bytes, whole. s3rver writes an object in place, so
+	 * concurrent PUTs of one key can interleave there (S3 replaces objects
+	 * whole; about one run in six tore it here), as t_overwrite_atomic
+	 * knows: only the file store is held to it. */
+	if (!store_is_s3)
+		CU_ASSERT(all_bytes(buf, got, buf[0]));
 	free(buf);
 }
 
