@@ -116,6 +116,18 @@ static int read_local_range(struct vfs *v, uint64_t slice_id, uint16_t origin, c
 	return r;
 }
 
+bool reader_has_local_bucket(struct vfs *v)
+{
+	if (objstore_is_local(v->store))
+		return true;
+	uint16_t idx[MCFS_MAX_REGIONS];
+	size_t n = region_stores_indexes(v->stores, idx, MCFS_MAX_REGIONS);
+	for (size_t i = 0; i < n; i++)
+		if (objstore_is_local(region_stores_get(v->stores, idx[i])))
+			return true;
+	return false;
+}
+
 int reader_open_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
 		      uint32_t block_len, int *fd)
 {

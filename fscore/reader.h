@@ -11,6 +11,7 @@
 #ifndef MCFS_READER_H
 #define MCFS_READER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct vfs;
@@ -19,6 +20,9 @@ struct vfs;
  * first written in region index `origin`. */
 int reader_read_block(struct vfs *v, uint64_t slice_id, uint16_t origin, uint32_t index,
 		      uint32_t block_len, uint32_t off, uint32_t len, uint8_t *dst);
+/* Whether any bucket of the volume is a directory of this machine: where
+ * none is, no block can be opened as a file (reader_open_block). */
+bool reader_has_local_bucket(struct vfs *v);
 /* A block of the local bucket opened for reading, verified against its
  * length, for bytes sent straight from the file: *fd is the caller's to
  * close. -EAGAIN where the block is read best another way (from another

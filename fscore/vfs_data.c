@@ -112,14 +112,17 @@ static void readahead(struct vfs *v, const struct slice_rec *recs, size_t n, uin
 }
 
 /* A chunk's slice list. With a tag (the committed change counter the
- * caller's attributes carry), it may come from the chunk cache (*cached). */
+ * caller's attributes carry), it may come from the chunk cache (*cached,
+ * when asked). */
 static int chunk_slices(struct vfs *v, mcfs_ino_t ino, uint32_t chunk, const uint64_t *tag,
 			struct slice_rec **recs, size_t *nrec, bool *cached)
 {
-	*cached = tag && chunk_cache_get(v->chunks, ino, chunk, *tag, recs, nrec) == 0;
-	int r = *cached ? 0 : vfs_load_chunk(v, ino, chunk, recs, nrec);
-	if (r == 0 && !*cached && tag)
+	bool hit = tag && chunk_cache_get(v->chunks, ino, chunk, *tag, recs, nrec) == 0;
+	int r = hit ? 0 : vfs_load_chunk(v, ino, chunk, recs, nrec);
+	if (r == 0 && !hit && tag)
 		chunk_cache_put(v->chunks, ino, chunk, *tag, *recs, *nrec);
+	if (cached)
+		*cached = hit;
 	return r;
 }
 
@@ -216,7 +219,10 @@ static int chunk_range_file(struct vfs *v, const struct slice_rec *recs, size_t 
 static int range_file_locked(struct vfs *v, struct vfs_file *f, const struct mcfs_attr *a,
 			     uint64_t off, size_t len, struct vfs_file_range *out)
 {
-	if (a->type != MCFS_FILE || f->writer || off >= a->size || len == 0)
+	/* Without a local bucket the slice list would be read for nothing
+	 * before the copying path reads it again. */
+	if (a->type != MCFS_FILE || f->writer || off >= a->size || len == 0 ||
+	    !reader_has_local_bucket(v))
 		return -EAGAIN;
 	size_t n = a->size - off < len ? (size_t)(a->size - off) : len;
 	uint32_t chunk = (uint32_t)layout_chunk_index(off);
@@ -225,9 +231,7 @@ static int range_file_locked(struct vfs *v, struct vfs_file *f, const struct mcf
 		return -EAGAIN;
 	struct slice_rec *recs = NULL;
 	size_t nrec = 0;
-	bool cached;
-	int r =
-	    chunk_slices(v, f->ino, chunk, a->pending ? NULL : &a->change, &recs, &nrec, &cached);
+	int r = chunk_slices(v, f->ino, chunk, a->pending ? NULL : &a->change, &recs, &nrec, NULL);
 	if (r == 0)
 		r = chunk_range_file(v, recs, nrec, pos, (uint32_t)n, out);
 	if (r == 0) {

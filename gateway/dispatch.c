@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "nfs3_proc.h"
@@ -173,8 +172,7 @@ static void run_proc(struct nfs_req *req, const struct rpc_proc *p)
 		/* The cache keeps whole replies only: procedures it answers
 		 * again never end theirs with a file. */
 		if (req->file.len && (len < 0 || cached)) {
-			close(req->file.fd);
-			req->file.len = 0;
+			nfs_req_drop_file(req);
 			if (cached)
 				log_error("%s: a reply from a file cannot be cached", p->name);
 			len = -1;

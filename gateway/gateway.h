@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "drc.h"
 #include "export.h"
@@ -64,6 +65,15 @@ struct nfs_req {
 /* Reads at least this long are sent from the bucket's file when they can
  * be: below it, the extra system calls cost more than the copy saved. */
 #define NFS_FILE_REPLY_MIN (64 * 1024)
+
+/* Gives up the bytes a procedure meant to send from a file. */
+static inline void nfs_req_drop_file(struct nfs_req *req)
+{
+	if (req->file.len) {
+		close(req->file.fd);
+		req->file.len = 0;
+	}
+}
 
 /* Whether a read of len bytes may be answered from a file (req->file). */
 static inline bool nfs_req_file_ok(const struct nfs_req *req, size_t len)

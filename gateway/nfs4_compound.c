@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "nfs3_proc.h" /* xdr_nothing */
@@ -131,9 +130,9 @@ struct run {
 	uint32_t ndecoded;
 	nfsstat4 decode_err;
 	uint32_t bad_opnum;
-	/* 4.0: the duplicate request cache entry this compound fills. */
+	/* 4.0: the duplicate request cache entry this compound fills (when
+	 * c.keeps_reply). */
 	struct drc_key drc_key;
-	bool drc;
 };
 
 static nfsstat4 op_sequence(struct nfs4_compound *c, nfs_argop4 *arg, nfs_resop4 *res)
@@ -288,14 +287,6 @@ static unsigned long file_bytes(const struct nfs_req *req)
 	return (req->file.len + 3) & ~(size_t)3;
 }
 
-static void drop_file(struct nfs_req *req)
-{
-	if (req->file.len) {
-		close(req->file.fd);
-		req->file.len = 0;
-	}
-}
-
 /* Runs the decoded operations until one fails or the reply outgrows its
  * limit (checked as it grows: an operation that changed something has done
  * so, as when a reply is lost); returns the last status. */
@@ -316,7 +307,7 @@ static nfsstat4 run_ops(struct run *run, COMPOUND4res *res)
 			break;
 		size += xdr_sizeof((xdrproc_t)xdr_nfs_resop4, r) + file_bytes(run->c.req);
 		if (size > reply_limit(&run->c, &err)) {
-			drop_file(run->c.req);
+			nfs_req_drop_file(run->c.req);
 			cut_results(res, i, err);
 			return err;
 		}
@@ -386,7 +377,7 @@ static void send_room(struct run *run, struct reply_room *r, size_t len)
 {
 	struct nfs_req *req = run->c.req;
 	size_t total = RPC_SUCCESS_HEADER_LEN + len;
-	if (run->drc)
+	if (run->c.keeps_reply)
 		drc_finish(req->gw->drc, &run->drc_key, r->msg, total);
 	rpc_request_reply_adopt(req->rq, r->room, total);
 }
@@ -407,7 +398,7 @@ static void send_room_file(struct run *run, struct reply_room *r, size_t len)
 static void fail_room(struct run *run)
 {
 	struct nfs_req *req = run->c.req;
-	if (run->drc)
+	if (run->c.keeps_reply)
 		drc_abandon(req->gw->drc, &run->drc_key);
 	reply_error(req, rpc_encode_system_err);
 }
@@ -463,7 +454,7 @@ static void finish(struct run *run, COMPOUND4res *res)
 	if (r < 0) {
 		log_warn("nfs4: cannot encode the reply to xid %08x: %s", c->req->hdr.xid,
 			 strerror(-r));
-		drop_file(c->req);
+		nfs_req_drop_file(c->req);
 		fail_room(run);
 		return;
 	}
@@ -526,7 +517,6 @@ static bool drc_replayed(struct run *run)
 		rpc_request_drop(rq);
 		return true;
 	default:
-		run->drc = true;
 		run->c.keeps_reply = true;
 		return false;
 	}

@@ -653,25 +653,39 @@ static int out_queue_locked(struct rpc_conn *c, const void *msg, size_t len, siz
 	return 0;
 }
 
+/* Queues a reply: mark and msg (adopting owned, or copied), then, when
+ * range is given, the file range and its padding (lock held). On success
+ * owned, range and pad belong to the queue. */
+static int send_locked(struct rpc_conn *c, const void *msg, size_t len, void *owned,
+		       struct out_chunk *range, struct out_chunk *pad)
+{
+	size_t record = len + (range ? range->len : 0) + (pad ? pad->len : 0);
+	if (record > RM_LEN || (!msg && len))
+		return -EINVAL;
+	if (c->dead || c->doomed)
+		return -EPIPE;
+	if (c->out_bytes + record + 4 > RPC_OUT_MAX_BYTES) {
+		c->doomed = true;
+		return -ENOBUFS;
+	}
+	int rc = out_queue_locked(c, msg, len, record, owned);
+	if (rc < 0) {
+		c->doomed = true; /* the stream lost a record: it cannot go on */
+		return rc;
+	}
+	if (range)
+		out_append_locked(c, range);
+	if (pad)
+		out_append_locked(c, pad);
+	return 0;
+}
+
 int rpc_conn_send_reply(struct rpc_conn *c, const void *msg, size_t len, void *owned)
 {
-	int rc = -EINVAL;
-
 	pthread_mutex_lock(&c->lock);
-	if (len > RM_LEN || (!msg && len)) {
-		rc = -EINVAL;
-	} else if (c->dead || c->doomed) {
-		rc = -EPIPE;
-	} else if (c->out_bytes + len + 4 > RPC_OUT_MAX_BYTES) {
-		c->doomed = true;
-		rc = -ENOBUFS;
-	} else {
-		rc = out_queue_locked(c, msg, len, len, owned);
-		if (rc == 0)
-			owned = NULL;
-		else
-			c->doomed = true; /* the stream lost a record: it cannot go on */
-	}
+	int rc = send_locked(c, msg, len, owned, NULL, NULL);
+	if (rc == 0)
+		owned = NULL;
 	rpc_conn_done_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	free(owned);
@@ -707,30 +721,19 @@ int rpc_conn_send_reply_file(struct rpc_conn *c, const void *msg, size_t len, vo
 			     const struct rpc_file_range *file)
 {
 	struct out_chunk *range = NULL, *pad = NULL;
-	bool fd_queued = false;
 	int rc = file->len ? file_chunks_new(file, &range, &pad) : 0;
-	size_t record = len + file->len + (pad ? pad->len : 0);
 
 	pthread_mutex_lock(&c->lock);
-	if (rc < 0 || !owned || record > RM_LEN) {
+	if (rc == 0 && owned)
+		rc = send_locked(c, msg, len, owned, range, pad);
+	else
 		rc = rc < 0 ? rc : -EINVAL;
-		c->doomed = true; /* the stream lost a record: it cannot go on */
-	} else if (c->dead || c->doomed) {
-		rc = -EPIPE;
-	} else if (c->out_bytes + record + 4 > RPC_OUT_MAX_BYTES) {
+	/* A reply that cannot go leaves the stream a record short. */
+	if (rc == -EINVAL || rc == -ENOMEM)
 		c->doomed = true;
-		rc = -ENOBUFS;
-	} else if ((rc = out_queue_locked(c, msg, len, record, owned)) < 0) {
-		c->doomed = true;
-	} else {
-		owned = NULL;
-		if (range)
-			out_append_locked(c, range);
-		if (pad)
-			out_append_locked(c, pad);
-		fd_queued = range != NULL;
-		range = pad = NULL;
-	}
+	bool fd_queued = rc == 0 && range;
+	if (rc == 0)
+		owned = range = pad = NULL;
 	rpc_conn_done_locked(c);
 	pthread_mutex_unlock(&c->lock);
 	free(owned);

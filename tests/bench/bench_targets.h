@@ -1,7 +1,7 @@
 /* The servers a benchmark run compares: mcfs on a file:// bucket, mcfs on an
  * s3rver bucket, mcfs through a mirror region's gateway (bench_mirror.h), and
- * NFS-Ganesha; each started once, on loopback, with its data on tmpfs, and
- * stopped by PID. */
+ * NFS-Ganesha; each started afresh for every run, on loopback, with its data
+ * on tmpfs, and stopped by PID. */
 #ifndef MCFS_BENCH_TARGETS_H
 #define MCFS_BENCH_TARGETS_H
 
