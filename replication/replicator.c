@@ -21,6 +21,12 @@
 #define REAP_MS		 60000
 #define DELETIONS_MS	 2000
 #define READ_BLOCK_MS	 500
+/* After a read of new entries that did not fill its room, the next waits
+ * this long, so that entries arriving one by one are read (and acknowledged)
+ * in batches rather than a read per entry or two: a read costs the source
+ * primary, which serves every region, several times what one entry does.
+ * It adds at most this much to the replication lag. */
+#define READ_GATHER_MS 10
 /* A consumer with nothing pending, silent this long, is a dead worker's. */
 #define DEAD_CONSUMER_MS (3600 * 1000)
 
@@ -330,9 +336,11 @@ static int fill(struct replicator *r, long long now, bool *blocked)
 	size_t room = r->cap - r->ninflight, n = 0;
 	if (room == 0 || now < r->read_retry_at)
 		return 0;
+	bool scan = r->pending_scan && now >= r->pending_at;
+	if (!scan && now < r->next_read_at)
+		return 0;
 	if (r->need_group && repl_stream_create_group(&r->stream) == 0)
 		r->need_group = false;
-	bool scan = r->pending_scan && now >= r->pending_at;
 	int block = !scan && r->ninflight == 0 ? READ_BLOCK_MS : 0;
 	int rc =
 	    repl_stream_read(&r->stream, scan ? r->pending_cursor : ">", room, block, r->batch, &n);
@@ -345,6 +353,10 @@ static int fill(struct replicator *r, long long now, bool *blocked)
 		r->read_faults = 0;
 	}
 	*blocked = block > 0;
+	/* Timed from the reply: a blocking read may have waited long. --once
+	 * reads a backlog, in full batches, and must see an empty read to end. */
+	if (!scan && !r->once && n < room)
+		r->next_read_at = repl_mono_ms() + READ_GATHER_MS;
 	if (scan && n == 0)
 		r->pending_scan = false;
 	else if (scan)
@@ -358,6 +370,15 @@ static bool caught_up(struct replicator *r)
 {
 	struct repl_lag lag;
 	return publish(r, &lag) == 0 && lag.entries == 0;
+}
+
+/* How long the main loop may wait for a copy to finish before it reads again. */
+static int wait_ms(const struct replicator *r, long long now)
+{
+	long long ms = r->ninflight ? 50 : 100;
+	if (r->next_read_at > now && r->next_read_at - now < ms)
+		ms = r->next_read_at - now;
+	return (int)ms;
 }
 
 static void work_loop(struct replicator *r)
@@ -377,7 +398,7 @@ static void work_loop(struct replicator *r)
 		if (got == 0 && r->ninflight == 0 && r->once && caught_up(r))
 			return;
 		if (got <= 0 && !blocked)
-			work_wait(r, r->ninflight ? 50 : 100);
+			work_wait(r, wait_ms(r, now));
 	}
 }
 

@@ -75,6 +75,7 @@ struct replicator {
 	bool failing; /* copies fail (logged once) */
 	char claim_cursor[REPL_ID_LEN];
 	long long next_progress, next_claim, next_regions, next_reap, read_retry_at;
+	long long next_read_at; /* new entries are not read before (READ_GATHER_MS) */
 	unsigned read_faults;
 	bool acked; /* entries acknowledged since the last publication */
 	bool need_group;

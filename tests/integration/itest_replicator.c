@@ -566,6 +566,46 @@ static void test_deletion_delay(void)
 	CU_ASSERT(!in_set(&all_a, after.key[0]));
 }
 
+/* How often Redis ran cmd ("xreadgroup") since the last CONFIG RESETSTAT. */
+static long long command_calls(const char *cmd)
+{
+	redisReply *r = redis_server_cmd(&redis, "INFO commandstats");
+	long long calls = -1;
+	char field[64];
+	snprintf(field, sizeof(field), "cmdstat_%s:calls=", cmd);
+	const char *at = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, field) : NULL;
+	if (at)
+		calls = atoll(at + strlen(field));
+	if (r)
+		freeReplyObject(r);
+	return calls;
+}
+
+/* Entries that arrive one by one while a worker runs are read in batches:
+ * after a read that does not fill its room, the next waits READ_GATHER_MS
+ * (10 ms), so a worker reads at most about once per 10 ms, however fast
+ * entries come. Without that wait it reads once per entry or two. */
+static void test_trickle_read_in_batches(void)
+{
+	enum { FILES = 300, ROOM = 16 * 4 };
+	redisReply *reset = redis_server_cmd(&redis, "CONFIG RESETSTAT");
+	CU_ASSERT_FATAL(reset && reset->type == REDIS_REPLY_STATUS);
+	freeReplyObject(reset);
+	long long t0 = now_ms();
+	struct proc g;
+	CU_ASSERT_EQUAL_FATAL(spawn(&g, "g1", NULL), 0);
+	write_files("t", FILES, 1);
+	CU_ASSERT_EQUAL_FATAL(after.n, FILES);
+	CU_ASSERT(poll_until(none_missing, &after, 20000));
+	CU_ASSERT_EQUAL(proc_stop(&g, 10000), 0);
+	long long elapsed = now_ms() - t0;
+	long long reads = command_calls("xreadgroup");
+	fprintf(stderr, "%d entries in %lld ms: %lld reads\n", FILES, elapsed, reads);
+	CU_ASSERT(reads > 0);
+	CU_ASSERT(reads <= elapsed / 10 + FILES / ROOM + 3);
+	CU_ASSERT(same_bytes());
+}
+
 int main(void)
 {
 	static const struct test_case tests[] = {
@@ -573,6 +613,7 @@ int main(void)
 	    {"--once copies every block byte for byte and publishes lag 0", test_once},
 	    {"SIGKILL mid-copy, then another worker: nothing lost", test_kill_restart},
 	    {"two workers share the log", test_two_workers},
+	    {"entries arriving one by one are read in batches", test_trickle_read_in_batches},
 	    {"a first delivery writes without asking, a redelivery asks first",
 	     test_first_delivery_writes_without_asking},
 	    {"a deletion waits for the copy of its slice", test_deletion_waits_for_copy},
