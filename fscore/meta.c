@@ -278,12 +278,11 @@ static long long role_offset(const redisReply *r, bool *replica, bool *link_up)
 	return r->element[4]->integer;
 }
 
-/* Raises written_offset from the ROLE reply pipelined behind a command (and frees it). */
-static void raise_offset(struct meta *m, redisReply *rep)
+/* Raises written_offset from a ROLE reply sent behind commands. */
+static void note_role(struct meta *m, const redisReply *rep)
 {
 	bool replica, link_up;
 	long long off = role_offset(rep, &replica, &link_up);
-	meta_reply_free(rep);
 	long long cur = __atomic_load_n(&m->written_offset, __ATOMIC_RELAXED);
 	while (off > cur && !__atomic_compare_exchange_n(&m->written_offset, &cur, off, false,
 							 __ATOMIC_RELEASE, __ATOMIC_RELAXED))
@@ -296,7 +295,8 @@ static int note_offset(struct meta *m, struct meta_conn *c)
 	redisReply *rep = NULL;
 	if (redisGetReply(c->ctx, (void **)&rep) != REDIS_OK || !rep)
 		return -EIO;
-	raise_offset(m, rep);
+	note_role(m, rep);
+	meta_reply_free(rep);
 	return 0;
 }
 
@@ -352,6 +352,11 @@ static void pipe_lost(void *arg)
 		m->track_fn(m->track_arg, NULL, 0);
 }
 
+static void pipe_offset(void *arg, const redisReply *role)
+{
+	note_role(arg, role);
+}
+
 static struct meta_pipe *loop_pipe(struct meta *m, struct evloop *l)
 {
 	unsigned id = evloop_id(l);
@@ -361,6 +366,7 @@ static struct meta_pipe *loop_pipe(struct meta *m, struct evloop *l)
 			return NULL;
 		m->pipe_hooks[id] = (struct pipe_hook){.m = m, .id = id};
 		meta_pipe_on_fail(m->pipes[id], pipe_lost, &m->pipe_hooks[id]);
+		meta_pipe_on_offset(m->pipes[id], pipe_offset, m);
 	}
 	return m->pipes[id];
 }
@@ -437,12 +443,11 @@ static int attempt_pipe(struct meta *m, const char *cmd, size_t len, bool role, 
 		*tracked = caching;
 	bufs[n] = cmd;
 	lens[n++] = len;
-	if (role) {
-		bufs[n] = ROLE_CMD;
-		lens[n++] = sizeof(ROLE_CMD) - 1;
-	}
 	redisReply *reps[4] = {NULL, NULL, NULL, NULL};
-	int r = meta_pipe_call(p, bufs, lens, n, n, reps);
+	/* The primary's offset after it, for reads through a replica: noted
+	 * by pipe_offset before the call returns. */
+	int r = role ? meta_pipe_call_offset(p, bufs, lens, n, n, reps)
+		     : meta_pipe_call(p, bufs, lens, n, n, reps);
 	if (r < 0) {
 		*retry = r != -EACCES && r != -EINVAL;
 		if (tracked)
@@ -457,10 +462,7 @@ static int attempt_pipe(struct meta *m, const char *cmd, size_t len, bool role, 
 			*tracked = false;
 		meta_reply_free(reps[k++]);
 	}
-	redisReply *rep = reps[k++];
-	if (role)
-		raise_offset(m, reps[k]);
-	return check_reply(rep, reply, retry);
+	return check_reply(reps[k], reply, retry);
 }
 
 /* One attempt of a pre-formatted command on one connection. Returns 0 with a

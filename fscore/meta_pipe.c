@@ -15,8 +15,10 @@
 
 /* One recv() into the reader at most this much. */
 #define READ_CHUNK (64 * 1024)
-/* Replies handed to one request at most (a command and its ROLE). */
+/* Replies handed to one request at most. */
 #define MAX_WANT 4
+
+static const char ROLE_CMD[] = "*1\r\n$4\r\nROLE\r\n";
 
 enum pipe_state { PIPE_CLOSED, PIPE_CONNECTING, PIPE_READY };
 
@@ -27,6 +29,15 @@ struct pipe_req {
 	redisReply **replies;
 	int err;
 	long long deadline_ms;
+	/* A command whose caller needs the replication offset after it: once
+	 * answered it waits, off the queue, for the ROLE sent after its round. */
+	bool needs_offset, answered;
+	struct pipe_req *next_waiter;
+	/* That ROLE (allocated by the pipe, no coroutine waits on it): the
+	 * commands it answers for. */
+	bool is_role;
+	struct pipe_req *waiters;
+	redisReply *role_reply;
 };
 
 struct meta_pipe {
@@ -45,9 +56,15 @@ struct meta_pipe {
 	char *out;
 	size_t out_len, out_cap, out_off;
 	struct pipe_req *head, *tail;
+	/* Commands that need the offset, queued since the last ROLE. */
+	struct pipe_req *offset_head, *offset_tail;
 	void (*fail_fn)(void *arg);
 	void *fail_arg;
+	void (*offset_fn)(void *arg, const redisReply *role);
+	void *offset_arg;
 };
+
+static void on_timer(struct ev_timer *t);
 
 static void pipe_close_fd(struct meta_pipe *p)
 {
@@ -57,6 +74,19 @@ static void pipe_close_fd(struct meta_pipe *p)
 		evloop_unwatch(p->loop, &p->watch);
 	close(p->fd);
 	p->fd = -1;
+}
+
+/* A request gets err instead of its replies: its command may or may not
+ * have run, and the caller tries again (mutating scripts run once). */
+static void req_fail(struct pipe_req *r, int err)
+{
+	for (int i = 0; i < r->got; i++) {
+		meta_reply_free(r->replies[i]);
+		r->replies[i] = NULL;
+	}
+	r->got = 0;
+	r->err = err;
+	coro_wake(r->co);
 }
 
 /* The connection is lost: every request waiting on it gets err. */
@@ -74,17 +104,26 @@ static void pipe_fail(struct meta_pipe *p, int err)
 	}
 	if (p->loop)
 		evloop_timer_stop(p->loop, &p->timer);
+	/* Answered but with no ROLE queued yet: on no queue but this one (a
+	 * round always queues its ROLE before it reads replies; kept safe). */
+	for (struct pipe_req *w = p->offset_head; w; w = w->next_waiter)
+		if (w->answered)
+			req_fail(w, err);
+	p->offset_head = p->offset_tail = NULL;
 	struct pipe_req *r = p->head;
 	p->head = p->tail = NULL;
 	while (r) {
 		struct pipe_req *next = r->next;
-		for (int i = 0; i < r->got; i++) {
-			meta_reply_free(r->replies[i]);
-			r->replies[i] = NULL;
+		if (r->is_role) {
+			/* Those still unanswered were failed above, in queue order. */
+			for (struct pipe_req *w = r->waiters; w; w = w->next_waiter)
+				if (w->answered)
+					req_fail(w, err);
+			meta_reply_free(r->role_reply);
+			free(r);
+		} else {
+			req_fail(r, err);
 		}
-		r->got = 0;
-		r->err = err;
-		coro_wake(r->co);
 		r = next;
 	}
 }
@@ -116,6 +155,13 @@ void meta_pipe_on_fail(struct meta_pipe *p, void (*fn)(void *arg), void *arg)
 {
 	p->fail_fn = fn;
 	p->fail_arg = arg;
+}
+
+void meta_pipe_on_offset(struct meta_pipe *p, void (*fn)(void *arg, const redisReply *role),
+			 void *arg)
+{
+	p->offset_fn = fn;
+	p->offset_arg = arg;
 }
 
 void meta_pipe_free(struct meta_pipe *p)
@@ -174,12 +220,59 @@ static void pipe_flush(struct meta_pipe *p)
 		pipe_fail(p, -EIO);
 }
 
+static void queue_req(struct meta_pipe *p, struct pipe_req *r)
+{
+	if (p->tail)
+		p->tail->next = r;
+	else
+		p->head = r;
+	p->tail = r;
+	if (p->timer.heap_pos == 0)
+		evloop_timer_start(p->loop, &p->timer, r->deadline_ms, on_timer);
+}
+
+/* One ROLE after the round's last command that needs the offset, for all
+ * of them: its reply is the primary's offset after every one of them. */
+static void queue_offset_read(struct meta_pipe *p)
+{
+	if (!p->offset_head || p->state == PIPE_CLOSED)
+		return;
+	struct pipe_req *role = calloc(1, sizeof(*role));
+	if (!role || out_append(p, ROLE_CMD, sizeof(ROLE_CMD) - 1) < 0) {
+		free(role);
+		pipe_fail(p, -ENOMEM); /* their commands went out without it */
+		return;
+	}
+	role->is_role = true;
+	role->want = 1;
+	role->replies = &role->role_reply;
+	role->deadline_ms = evloop_now_ms() + p->timeout_ms;
+	role->waiters = p->offset_head;
+	p->offset_head = p->offset_tail = NULL;
+	queue_req(p, role);
+}
+
 static void flush_hook(struct ev_hook *h)
 {
-	pipe_flush((struct meta_pipe *)((char *)h - offsetof(struct meta_pipe, flush_hook)));
+	struct meta_pipe *p =
+	    (struct meta_pipe *)((char *)h - offsetof(struct meta_pipe, flush_hook));
+	queue_offset_read(p);
+	pipe_flush(p);
 }
 
 /* ------------------------------------------------------------ input */
+
+/* A round's ROLE came back: the offset is noted before any command it
+ * answers for returns, so a read that follows one sees it. */
+static void offset_read(struct meta_pipe *p, struct pipe_req *role)
+{
+	if (p->offset_fn)
+		p->offset_fn(p->offset_arg, role->role_reply);
+	meta_reply_free(role->role_reply);
+	for (struct pipe_req *w = role->waiters; w; w = w->next_waiter)
+		coro_wake(w->co);
+	free(role);
+}
 
 /* Hands the replies read so far to the requests in order. */
 static void pipe_deliver(struct meta_pipe *p)
@@ -206,7 +299,12 @@ static void pipe_deliver(struct meta_pipe *p)
 			p->head = r->next;
 			if (!p->head)
 				p->tail = NULL;
-			coro_wake(r->co);
+			if (r->is_role)
+				offset_read(p, r);
+			else if (r->needs_offset)
+				r->answered = true; /* woken with its round's ROLE */
+			else
+				coro_wake(r->co);
 		}
 	}
 }
@@ -305,8 +403,8 @@ static void pipe_connect(struct meta_pipe *p)
 	evloop_defer(p->loop, &p->flush_hook, flush_hook);
 }
 
-int meta_pipe_call(struct meta_pipe *p, const char *const *bufs, const size_t *lens, int nbufs,
-		   int want, redisReply **replies)
+static int pipe_call(struct meta_pipe *p, const char *const *bufs, const size_t *lens, int nbufs,
+		     int want, redisReply **replies, bool needs_offset)
 {
 	if (!p->loop || want < 1 || want > MAX_WANT)
 		return -EINVAL;
@@ -320,18 +418,32 @@ int meta_pipe_call(struct meta_pipe *p, const char *const *bufs, const size_t *l
 	struct pipe_req r = {.co = coro_self(),
 			     .want = want,
 			     .replies = replies,
-			     .deadline_ms = evloop_now_ms() + p->timeout_ms};
-	if (p->tail)
-		p->tail->next = &r;
-	else
-		p->head = &r;
-	p->tail = &r;
-	if (p->timer.heap_pos == 0)
-		evloop_timer_start(p->loop, &p->timer, r.deadline_ms, on_timer);
+			     .deadline_ms = evloop_now_ms() + p->timeout_ms,
+			     .needs_offset = needs_offset};
+	queue_req(p, &r);
+	if (needs_offset) {
+		if (p->offset_tail)
+			p->offset_tail->next_waiter = &r;
+		else
+			p->offset_head = &r;
+		p->offset_tail = &r;
+	}
 	if (p->state == PIPE_CLOSED)
 		pipe_connect(p);
 	else if (p->state == PIPE_READY)
 		evloop_defer(p->loop, &p->flush_hook, flush_hook);
 	coro_park();
 	return r.err;
+}
+
+int meta_pipe_call(struct meta_pipe *p, const char *const *bufs, const size_t *lens, int nbufs,
+		   int want, redisReply **replies)
+{
+	return pipe_call(p, bufs, lens, nbufs, want, replies, false);
+}
+
+int meta_pipe_call_offset(struct meta_pipe *p, const char *const *bufs, const size_t *lens,
+			  int nbufs, int want, redisReply **replies)
+{
+	return pipe_call(p, bufs, lens, nbufs, want, replies, true);
 }

@@ -28,6 +28,11 @@ struct meta_pipe *meta_pipe_new(struct evloop *l, meta_pipe_connect_fn connect, 
 /* fn(arg) runs on the loop's thread whenever the connection is lost (what
  * the server kept for it, such as key tracking, is gone with it). */
 void meta_pipe_on_fail(struct meta_pipe *p, void (*fn)(void *arg), void *arg);
+/* fn(arg, reply) runs on the loop's thread with the reply to each ROLE the
+ * pipe sends for meta_pipe_call_offset, before the calls it answers for
+ * return. */
+void meta_pipe_on_offset(struct meta_pipe *p, void (*fn)(void *arg, const redisReply *role),
+			 void *arg);
 /* Closes it; its loop must not be running (or be gone). */
 void meta_pipe_free(struct meta_pipe *p);
 
@@ -38,5 +43,13 @@ void meta_pipe_free(struct meta_pipe *p);
  * reply. */
 int meta_pipe_call(struct meta_pipe *p, const char *const *bufs, const size_t *lens, int nbufs,
 		   int want, redisReply **replies);
+/* meta_pipe_call for a command after which the caller needs the server's
+ * replication offset (read-your-writes through a replica): one ROLE goes
+ * out after the last such command of the loop's round, for all of them,
+ * where a ROLE behind each cost the primary a command per write; its reply
+ * goes to the meta_pipe_on_offset function before any of them returns.
+ * The ROLE's failure fails them all. */
+int meta_pipe_call_offset(struct meta_pipe *p, const char *const *bufs, const size_t *lens,
+			  int nbufs, int want, redisReply **replies);
 
 #endif
