@@ -187,3 +187,17 @@ int redis_wait_replicated(int primary_port, const char *replica_host, int replic
 		return -ECONNREFUSED;
 	return wait_until(caught_up, &c, timeout_ms);
 }
+
+long long redis_server_calls(const struct redis_server *rs, const char *cmd)
+{
+	redisReply *r = redis_server_cmd(rs, "INFO commandstats");
+	long long calls = -1;
+	char field[64];
+	snprintf(field, sizeof(field), "cmdstat_%s:calls=", cmd);
+	const char *at = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, field) : NULL;
+	if (at)
+		calls = atoll(at + strlen(field));
+	if (r)
+		freeReplyObject(r);
+	return calls;
+}

@@ -38,5 +38,8 @@ void redis_server_stop(struct redis_server *rs);
  * it), or NULL when the server cannot be reached. */
 struct redisReply;
 struct redisReply *redis_server_cmd(const struct redis_server *rs, const char *fmt, ...);
+/* How many times the server ran cmd (lower case, as INFO commandstats names
+ * it: "xreadgroup") since it started or CONFIG RESETSTAT; -1 if unknown. */
+long long redis_server_calls(const struct redis_server *rs, const char *cmd);
 
 #endif

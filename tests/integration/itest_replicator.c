@@ -566,21 +566,6 @@ static void test_deletion_delay(void)
 	CU_ASSERT(!in_set(&all_a, after.key[0]));
 }
 
-/* How often Redis ran cmd ("xreadgroup") since the last CONFIG RESETSTAT. */
-static long long command_calls(const char *cmd)
-{
-	redisReply *r = redis_server_cmd(&redis, "INFO commandstats");
-	long long calls = -1;
-	char field[64];
-	snprintf(field, sizeof(field), "cmdstat_%s:calls=", cmd);
-	const char *at = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, field) : NULL;
-	if (at)
-		calls = atoll(at + strlen(field));
-	if (r)
-		freeReplyObject(r);
-	return calls;
-}
-
 /* Entries that arrive one by one while a worker runs are read in batches:
  * after a read that does not fill its room, the next waits READ_GATHER_MS
  * (10 ms), so a worker reads at most about once per 10 ms, however fast
@@ -599,7 +584,7 @@ static void test_trickle_read_in_batches(void)
 	CU_ASSERT(poll_until(none_missing, &after, 20000));
 	CU_ASSERT_EQUAL(proc_stop(&g, 10000), 0);
 	long long elapsed = now_ms() - t0;
-	long long reads = command_calls("xreadgroup");
+	long long reads = redis_server_calls(&redis, "xreadgroup");
 	fprintf(stderr, "%d entries in %lld ms: %lld reads\n", FILES, elapsed, reads);
 	CU_ASSERT(reads > 0);
 	CU_ASSERT(reads <= elapsed / 10 + FILES / ROOM + 3);

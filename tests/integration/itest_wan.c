@@ -290,21 +290,6 @@ static void test_latencies(void)
 	nfs_destroy_context(nfs);
 }
 
-/* How often the source's Redis ran cmd ("role") since CONFIG RESETSTAT. */
-static long long primary_calls(const char *cmd)
-{
-	redisReply *r = redis_server_cmd(&primary, "INFO commandstats");
-	long long calls = -1;
-	char field[64];
-	snprintf(field, sizeof(field), "cmdstat_%s:calls=", cmd);
-	const char *at = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, field) : NULL;
-	if (at)
-		calls = atoll(at + strlen(field));
-	if (r)
-		freeReplyObject(r);
-	return calls;
-}
-
 /* The mirror's gateway learns the source's replication offset after its
  * writes from one ROLE per round of its event loop, sent after the round's
  * last write, not from a ROLE behind each: with 16 requests in flight over
@@ -328,7 +313,8 @@ static void test_writes_share_role(void)
 	struct proc p;
 	CU_ASSERT_EQUAL_FATAL(proc_spawn(&p, "mcfs-nfsbench", argv, log), 0);
 	CU_ASSERT_EQUAL(proc_wait(&p, 120000), 0);
-	long long writes = primary_calls("fcall"), roles = primary_calls("role");
+	long long writes = redis_server_calls(&primary, "fcall"),
+		  roles = redis_server_calls(&primary, "role");
 	fprintf(stderr, "%lld metadata scripts, %lld ROLE\n", writes, roles);
 	CU_ASSERT(writes >= 600); /* 200 creates, commits and removes */
 	CU_ASSERT(roles > 0);
