@@ -25,6 +25,7 @@
  * has just renamed into place).
  */
 #include "cache_impl.h"
+#include "fd_io.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -213,35 +214,10 @@ static int hdr_decode(const unsigned char *raw, const char *key, size_t keylen, 
 /* A short read means the file is shorter than its header says: damage. */
 static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno == EIO ? -EBADMSG : -errno;
-		if (n == 0)
-			return -EBADMSG;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	ssize_t n = fd_pread_upto(fd, buf, len, off);
+	if (n < 0)
+		return n == -EIO ? -EBADMSG : (int)n;
+	return (size_t)n < len ? -EBADMSG : 0;
 }
 
 /* Reads and checks the header; the file size must match it exactly. */
@@ -721,9 +697,9 @@ static int write_tmp(struct disk_tier *d, const char *tmp, const char *key, size
 	int fd = openat(d->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
-	int r = write_full(fd, hdr, DISK_HDR_SIZE + keylen);
+	int r = fd_write_all(fd, hdr, DISK_HDR_SIZE + keylen);
 	if (r == 0)
-		r = write_full(fd, buf, len);
+		r = fd_write_all(fd, buf, len);
 	if (close(fd) != 0 && r == 0)
 		r = -errno;
 	if (r != 0)

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fd_io.h"
 #include "log.h"
 #include "lru.h"
 #include "thread_name.h"
@@ -160,40 +161,11 @@ static int mkdir_parents(const char *path, size_t keep)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Reads exactly len bytes at off; -EIO if the file is shorter. */
 static int pread_all(int fd, void *buf, size_t len, off_t off)
 {
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		p += n;
-		off += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	ssize_t n = fd_pread_upto(fd, buf, len, (uint64_t)off);
+	return n < 0 ? (int)n : (size_t)n < len ? -EIO : 0;
 }
 
 /* Opens a new temporary file next to path; tmp receives its name. */
@@ -218,7 +190,7 @@ static int open_tmp(struct file_store *fs, const char *path, char *tmp, size_t c
 
 static int write_tmp(struct file_store *fs, int fd, const void *buf, size_t len)
 {
-	int r = write_all(fd, buf, len);
+	int r = fd_write_all(fd, buf, len);
 	if (r == 0 && !fs->memory && fsync(fd) < 0)
 		r = -errno;
 	if (close(fd) < 0 && r == 0)
@@ -251,7 +223,7 @@ static int put_unnamed(struct file_store *fs, char *path, const void *buf, size_
 			__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
 		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ? 1 : -errno;
 	}
-	int r = write_all(fd, buf, len);
+	int r = fd_write_all(fd, buf, len);
 	if (r == 0 && !fs->memory && fsync(fd) < 0)
 		r = -errno;
 	if (r == 0 && linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0) {

@@ -148,10 +148,17 @@ static int read_chunk(struct vfs *v, struct vfs_file *f, uint32_t chunk, uint32_
 	return r;
 }
 
+/* Whether a read at off goes on from where the file's last read ended
+ * (readahead then fetches what follows). */
+static bool continues_run(struct vfs_file *f, uint64_t off)
+{
+	return off > 0 && __atomic_load_n(&f->next_seq_off, __ATOMIC_RELAXED) == off;
+}
+
 static int read_committed(struct vfs *v, struct vfs_file *f, uint64_t off, size_t len, uint8_t *buf,
 			  const uint64_t *tag)
 {
-	bool sequential = __atomic_load_n(&f->next_seq_off, __ATOMIC_RELAXED) == off && off > 0;
+	bool sequential = continues_run(f, off);
 	while (len > 0) {
 		uint32_t chunk = (uint32_t)layout_chunk_index(off);
 		uint32_t pos = layout_chunk_offset(off);
@@ -237,9 +244,7 @@ static int range_file_locked(struct vfs *v, struct vfs_file *f, const struct mcf
 	if (r == 0) {
 		out->len = n;
 		out->eof = off + n >= a->size;
-		bool sequential =
-		    __atomic_load_n(&f->next_seq_off, __ATOMIC_RELAXED) == off && off > 0;
-		if (sequential)
+		if (continues_run(f, off))
 			readahead(v, recs, nrec, pos + (uint32_t)n);
 		__atomic_store_n(&f->next_seq_off, off + n, __ATOMIC_RELAXED);
 	}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cosync.h"
+#include "fd_io.h"
 #include "layout.h"
 #include "log.h"
 #include "meta_ops.h"
@@ -81,37 +82,14 @@ struct upload_job {
 	uint32_t index, len;
 };
 
-static int pwrite_all(int fd, const uint8_t *p, size_t n, off_t off)
+/* Bytes of a block's file; past its end nothing was written yet, which
+ * reads as zeros, as the published object will. */
+static int block_file_read(int fd, uint8_t *p, size_t n, uint64_t off)
 {
-	while (n > 0) {
-		ssize_t w = pwrite(fd, p, n, off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-		off += w;
-	}
-	return 0;
-}
-
-static int pread_all_at(int fd, uint8_t *p, size_t n, off_t off)
-{
-	while (n > 0) {
-		ssize_t r = pread(fd, p, n, off);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0) {
-			memset(p, 0, n); /* never written: a file reads zeros there */
-			return 0;
-		}
-		p += r;
-		n -= (size_t)r;
-		off += r;
-	}
+	ssize_t got = fd_pread_upto(fd, p, n, off);
+	if (got < 0)
+		return (int)got;
+	memset(p + got, 0, n - (size_t)got);
 	return 0;
 }
 
@@ -317,7 +295,7 @@ static int slice_copy_in(struct writer *w, struct pending_slice *s, uint32_t so,
 		if (r < 0)
 			return r;
 		if (b->fd >= 0)
-			r = pwrite_all(b->fd, src, take, bo);
+			r = fd_pwrite_all(b->fd, src, take, bo);
 		else
 			memcpy(b->buf + bo, src, take);
 		if (r < 0)
@@ -449,7 +427,7 @@ static int overlay_slice(struct writer *w, struct pending_slice *s, uint64_t off
 			if (b->buf)
 				memcpy(buf + (lo - off), b->buf + bo, take);
 			else if (b->fd >= 0)
-				r = pread_all_at(b->fd, buf + (lo - off), take, bo);
+				r = block_file_read(b->fd, buf + (lo - off), take, bo);
 			pthread_mutex_unlock(&w->lock);
 			/* Uploaded and released: only whole blocks are uploaded before a flush. */
 			if (!held)
