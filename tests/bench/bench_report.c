@@ -48,7 +48,7 @@ static int row(struct report *r, const char *workload, const char *unit)
 	return i;
 }
 
-static void add_result(struct report *r, int label, const char *line, int *errors)
+static void add_result(struct report *r, int label, int run, const char *line, int *errors)
 {
 	char workload[32], unit[16], value[32], errs[16] = "0";
 	if (!field(line, "workload", workload, sizeof(workload)) ||
@@ -65,6 +65,7 @@ static void add_result(struct report *r, int label, const char *line, int *error
 		c->errors++;
 		(*errors)++;
 	} else if (c->nvalues < REPORT_MAX_RUNS) {
+		c->run_of[c->nvalues] = run;
 		c->values[c->nvalues++] = v;
 		char cpu[32];
 		if (field(line, "server_cpu_us", cpu, sizeof(cpu)) && c->ncpu < REPORT_MAX_RUNS) {
@@ -75,7 +76,7 @@ static void add_result(struct report *r, int label, const char *line, int *error
 	}
 }
 
-int report_add_run(struct report *r, int label, const char *output_path)
+int report_add_run(struct report *r, int label, int run, const char *output_path)
 {
 	FILE *f = fopen(output_path, "r");
 	if (!f)
@@ -84,7 +85,7 @@ int report_add_run(struct report *r, int label, const char *output_path)
 	int errors = 0, stray_errors = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (strncmp(line, "result ", 7) == 0)
-			add_result(r, label, line, &errors);
+			add_result(r, label, run, line, &errors);
 		else if (strncmp(line, "error ", 6) == 0 || strstr(line, " error="))
 			stray_errors++;
 	}
@@ -130,6 +131,33 @@ static double median_cpu(const struct report_cell *c)
 	if (c->ncpu == 0 || c->ncpu != c->nvalues || c->errors)
 		return -1;
 	return median_of(c->cpu_us, c->ncpu);
+}
+
+/* The value a cell measured in round run, or -1. */
+static double value_in_round(const struct report_cell *c, int run)
+{
+	for (int i = 0; i < c->nvalues; i++)
+		if (c->run_of[i] == run)
+			return c->values[i];
+	return -1;
+}
+
+int report_rounds_ahead(const struct report *r, int w, int label, int *ahead)
+{
+	*ahead = 0;
+	if (r->peer < 0 || label == r->peer || w < 0 || w >= r->nworkloads)
+		return 0;
+	const struct report_cell *c = &r->cells[w][label], *p = &r->cells[w][r->peer];
+	int paired = 0;
+	for (int i = 0; i < c->nvalues; i++) {
+		double peer = value_in_round(p, c->run_of[i]);
+		if (peer < 0)
+			continue;
+		paired++;
+		if (c->values[i] > peer)
+			(*ahead)++;
+	}
+	return paired;
 }
 
 static void print_header(const struct report *r, FILE *out)
@@ -193,6 +221,47 @@ static bool any_cpu(const struct report *r)
 	return false;
 }
 
+/* Whether any round paired a target with the peer. */
+static bool any_rounds(const struct report *r)
+{
+	int ahead;
+	for (int w = 0; w < r->nworkloads; w++)
+		for (int l = 0; l < r->nlabels; l++)
+			if (report_rounds_ahead(r, w, l, &ahead) > 0)
+				return true;
+	return false;
+}
+
+/* Medians can hide a lead that swings from round to round on a shared
+ * machine: this table counts the rounds each target led in. */
+static void print_rounds(const struct report *r, FILE *out)
+{
+	if (!any_rounds(r))
+		return;
+	fprintf(out,
+		"\nRounds in which each target was ahead of %s (each run against %s's\n"
+		"run of the same round):\n",
+		r->labels[r->peer], r->labels[r->peer]);
+	fprintf(out, "%-10s %-10s", "workload", "unit");
+	for (int l = 0; l < r->nlabels; l++)
+		if (l != r->peer)
+			fprintf(out, " %12s", r->labels[l]);
+	fputc('\n', out);
+	for (int w = 0; w < r->nworkloads; w++) {
+		fprintf(out, "%-10s %-10s", r->workloads[w], "rounds");
+		for (int l = 0; l < r->nlabels; l++) {
+			if (l == r->peer)
+				continue;
+			int ahead, paired = report_rounds_ahead(r, w, l, &ahead);
+			char cell[24] = "-";
+			if (paired > 0)
+				snprintf(cell, sizeof(cell), "%d/%d", ahead, paired);
+			fprintf(out, " %12s", cell);
+		}
+		fputc('\n', out);
+	}
+}
+
 static void print_machine_lines(const struct report *r, FILE *out)
 {
 	for (int w = 0; w < r->nworkloads; w++) {
@@ -208,6 +277,9 @@ static void print_machine_lines(const struct report *r, FILE *out)
 			double cpu = median_cpu(c);
 			if (cpu >= 0)
 				fprintf(out, " server_cpu_us=%.2f", cpu);
+			int ahead, paired = report_rounds_ahead(r, w, l, &ahead);
+			if (m >= 0 && paired > 0)
+				fprintf(out, " ahead=%d/%d", ahead, paired);
 			fputc('\n', out);
 		}
 	}
@@ -222,6 +294,7 @@ void report_print(const struct report *r, FILE *out)
 	if (r->tcp_mib_s > 0)
 		fprintf(out, "%-10s %-10s %12.1f  (iperf3, one stream: the loopback ceiling)\n",
 			"tcp", "MiB/s", r->tcp_mib_s);
+	print_rounds(r, out);
 	if (any_cpu(r)) {
 		fputs("\nServer CPU time per unit of each figure, lower is better (mcfs: the\n"
 		      "gateway and Redis, and for mcfs-mirror also the Redis replica and the\n"

@@ -298,7 +298,7 @@ static int run_generator(struct bench *b, int target, int run)
 		fprintf(stderr, " interrupted\n");
 		return status;
 	}
-	int errors = report_add_run(&b->report, target, out);
+	int errors = report_add_run(&b->report, target, run, out);
 	if (status != 0 && errors <= 0)
 		report_fail_run(&b->report, target);
 	fprintf(stderr, " %.1f s%s\n", (double)(now_ms() - start) / 1000,
