@@ -35,6 +35,22 @@ static int add_run(struct report *r, int label, int run, double files_s, int err
 	return n;
 }
 
+struct run_spec {
+	int label, run;
+	double files_s;
+	int errors;
+};
+
+/* A report against ganesha with these runs added, each in turn. */
+static void report_of(struct report *r, const struct run_spec *runs, int n)
+{
+	report_init(r, LABELS, 2, "ganesha");
+	for (int i = 0; i < n; i++)
+		CU_ASSERT_EQUAL(
+		    add_run(r, runs[i].label, runs[i].run, runs[i].files_s, runs[i].errors),
+		    runs[i].errors ? 1 : 0);
+}
+
 /* The report as text. */
 static char *printed(const struct report *r)
 {
@@ -51,13 +67,10 @@ static char *printed(const struct report *r)
 static void test_medians_ratios_and_rounds(void)
 {
 	static struct report r;
-	report_init(&r, LABELS, 2, "ganesha");
 	/* mcfs leads in the median (110 against 100) but in 2 rounds of 3 only. */
-	const double mcfs[] = {90, 110, 120}, ganesha[] = {100, 100, 105};
-	for (int run = 0; run < 3; run++) {
-		CU_ASSERT_EQUAL(add_run(&r, 0, run, mcfs[run], 0), 0);
-		CU_ASSERT_EQUAL(add_run(&r, 1, run, ganesha[run], 0), 0);
-	}
+	static const struct run_spec runs[] = {{0, 0, 90, 0},  {1, 0, 100, 0}, {0, 1, 110, 0},
+					       {1, 1, 100, 0}, {0, 2, 120, 0}, {1, 2, 105, 0}};
+	report_of(&r, runs, 6);
 	int ahead = -1;
 	CU_ASSERT_EQUAL(report_rounds_ahead(&r, 0, 0, &ahead), 3);
 	CU_ASSERT_EQUAL(ahead, 2);
@@ -79,12 +92,9 @@ static void test_medians_ratios_and_rounds(void)
 static void test_rounds_pair_by_round(void)
 {
 	static struct report r;
-	report_init(&r, LABELS, 2, "ganesha");
-	CU_ASSERT_EQUAL(add_run(&r, 0, 0, 200, 0), 0);
-	CU_ASSERT_EQUAL(add_run(&r, 1, 1, 150, 0), 0);
-	CU_ASSERT_EQUAL(add_run(&r, 0, 1, 100, 0), 0);
-	CU_ASSERT_EQUAL(add_run(&r, 1, 2, 500, 0), 0);
-	CU_ASSERT_EQUAL(add_run(&r, 0, 2, 400, 0), 0);
+	static const struct run_spec runs[] = {
+	    {0, 0, 200, 0}, {1, 1, 150, 0}, {0, 1, 100, 0}, {1, 2, 500, 0}, {0, 2, 400, 0}};
+	report_of(&r, runs, 5);
 	int ahead = -1;
 	/* Round 0 has no peer run; round 1: 100 < 150; round 2: 400 < 500.
 	 * Paired by position, 200 would have met 150 and led. */
@@ -96,11 +106,9 @@ static void test_rounds_pair_by_round(void)
 static void test_errors_void_the_figure(void)
 {
 	static struct report r;
-	report_init(&r, LABELS, 2, "ganesha");
-	CU_ASSERT_EQUAL(add_run(&r, 0, 0, 500, 0), 0);
-	CU_ASSERT_EQUAL(add_run(&r, 1, 0, 100, 0), 0);
-	CU_ASSERT_EQUAL(add_run(&r, 0, 1, 900, 3), 1);
-	CU_ASSERT_EQUAL(add_run(&r, 1, 1, 100, 0), 0);
+	static const struct run_spec runs[] = {
+	    {0, 0, 500, 0}, {1, 0, 100, 0}, {0, 1, 900, 3}, {1, 1, 100, 0}};
+	report_of(&r, runs, 4);
 	CU_ASSERT_EQUAL(report_errors(&r), 1);
 	char *text = printed(&r);
 	CU_ASSERT_FATAL(text != NULL);
