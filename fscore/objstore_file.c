@@ -200,6 +200,36 @@ static int write_tmp(struct file_store *fs, int fd, const void *buf, size_t len)
 
 static void fd_forget(struct fd_cache *c, const char *key);
 
+/* An unnamed file in the directory of path: its descriptor, -ENOENT when
+ * the directory is missing, -EOPNOTSUPP where the file system makes none
+ * (remembered), or -errno. */
+static int open_unnamed_in(struct file_store *fs, char *path, int access)
+{
+	char *slash = strrchr(path, '/');
+	*slash = '\0';
+	int fd = open(path, O_TMPFILE | access | O_CLOEXEC, 0644);
+	*slash = '/';
+	if (fd >= 0)
+		return fd;
+	if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL)
+		return -errno;
+	__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
+	return -EOPNOTSUPP;
+}
+
+/* Links an unnamed file under path: 0, -errno, or 1 when the bytes must go
+ * the ordinary way, because the name exists (a put again must replace it)
+ * or linking by descriptor is not allowed here (remembered). */
+static int link_unnamed(struct file_store *fs, int fd, const char *path)
+{
+	if (linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0)
+		return 0;
+	int e = errno;
+	if (e == EPERM || e == ENOENT)
+		__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
+	return e == EEXIST || e == EPERM || e == ENOENT ? 1 : -e;
+}
+
 /*
  * A put through an unnamed file (O_TMPFILE) that is linked under its name
  * once written: atomic like the rename, one name lookup less, and a crash
@@ -212,25 +242,17 @@ static int put_unnamed(struct file_store *fs, char *path, const void *buf, size_
 {
 	if (__atomic_load_n(&fs->no_tmpfile, __ATOMIC_RELAXED))
 		return 1;
-	char *slash = strrchr(path, '/');
-	*slash = '\0';
-	int fd = open(path, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
-	*slash = '/';
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 1; /* the directory: made on the other way */
-		if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)
-			__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
-		return errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL ? 1 : -errno;
-	}
+	int fd = open_unnamed_in(fs, path, O_WRONLY);
+	/* A missing directory is made on the other way. */
+	if (fd == -ENOENT || fd == -EOPNOTSUPP)
+		return 1;
+	if (fd < 0)
+		return fd;
 	int r = fd_write_all(fd, buf, len);
 	if (r == 0 && !fs->memory && fsync(fd) < 0)
 		r = -errno;
-	if (r == 0 && linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0) {
-		if (errno == EPERM || errno == ENOENT)
-			__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
-		r = errno == EEXIST || errno == EPERM || errno == ENOENT ? 1 : -errno;
-	}
+	if (r == 0)
+		r = link_unnamed(fs, fd, path);
 	close(fd);
 	return r;
 }
@@ -479,24 +501,19 @@ static int file_open_unnamed(struct objstore *os, const char *key, int *fd)
 		return r;
 	if (!fs->memory || __atomic_load_n(&fs->no_tmpfile, __ATOMIC_RELAXED))
 		return -EOPNOTSUPP;
-	char *slash = strrchr(path, '/');
 	for (int attempt = 0; attempt < 3; attempt++) {
-		*slash = '\0';
-		*fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
-		*slash = '/';
-		if (*fd >= 0)
+		r = open_unnamed_in(fs, path, O_RDWR);
+		if (r >= 0) {
+			*fd = r;
 			return 0;
-		if (errno != ENOENT)
+		}
+		if (r != -ENOENT)
 			break;
 		r = mkdir_parents(path, strlen(fs->root));
 		if (r < 0)
 			return map_errno(-r);
 	}
-	if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) {
-		__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
-		return -EOPNOTSUPP;
-	}
-	return map_errno(errno);
+	return r == -EOPNOTSUPP ? r : map_errno(-r);
 }
 
 /* Where the file cannot be linked by descriptor (no CAP_DAC_READ_SEARCH):
@@ -522,14 +539,11 @@ static int file_publish_unnamed(struct objstore *os, const char *key, int fd, si
 		return r;
 	if (ftruncate(fd, (off_t)len) < 0)
 		return map_errno(errno);
-	r = linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) < 0 ? -errno : 0;
+	/* A file linked once cannot be linked again: published again, it is
+	 * put the ordinary way too. */
+	r = link_unnamed(fs, fd, path);
 	fd_forget(&fs->fds, key);
-	/* The name exists (a put again must replace it, and a file linked once
-	 * cannot be linked again), or linking by descriptor is not allowed
-	 * here: the bytes go the ordinary way. */
-	if (r == -EPERM)
-		__atomic_store_n(&fs->no_tmpfile, true, __ATOMIC_RELAXED);
-	if (r == -EEXIST || r == -EPERM || r == -ENOENT)
+	if (r == 1)
 		return put_from_file(os, key, fd, len);
 	return put_done(fs, key, path, r);
 }

@@ -82,6 +82,13 @@ struct upload_job {
 	uint32_t index, len;
 };
 
+/* Whether the block's bytes are still held here (not yet released after
+ * its upload). */
+static bool block_held(const struct pending_block *b)
+{
+	return b->buf || b->fd >= 0;
+}
+
 /* Bytes of a block's file; past its end nothing was written yet, which
  * reads as zeros, as the published object will. */
 static int block_file_read(int fd, uint8_t *p, size_t n, uint64_t off)
@@ -107,7 +114,7 @@ struct writer *writer_new(struct vfs *v, mcfs_ino_t ino)
 
 static void release_buf(struct writer *w, struct pending_block *b)
 {
-	if (b->buf || b->fd >= 0) {
+	if (block_held(b)) {
 		free(b->buf);
 		b->buf = NULL;
 		if (b->fd >= 0)
@@ -323,8 +330,7 @@ static void upload_full_blocks(struct writer *w, struct pending_slice *s, uint32
 {
 	uint32_t bs = w->v->vol.block_size;
 	for (uint32_t i = so / bs; i <= (so + n - 1) / bs; i++)
-		if (s->blocks[i].state == BLOCK_FILLING &&
-		    (s->blocks[i].buf || s->blocks[i].fd >= 0) &&
+		if (s->blocks[i].state == BLOCK_FILLING && block_held(&s->blocks[i]) &&
 		    rangeset_covers(&s->filled, i * bs, (i + 1) * bs))
 			start_upload(w, s, i, bs, false);
 }
@@ -422,7 +428,7 @@ static int overlay_slice(struct writer *w, struct pending_slice *s, uint64_t off
 			/* Under the lock: an upload may release the block meanwhile. */
 			pthread_mutex_lock(&w->lock);
 			const struct pending_block *b = &s->blocks[i];
-			bool held = b->buf || b->fd >= 0;
+			bool held = block_held(b);
 			int r = 0;
 			if (b->buf)
 				memcpy(buf + (lo - off), b->buf + bo, take);

@@ -201,3 +201,12 @@ long long redis_server_calls(const struct redis_server *rs, const char *cmd)
 		freeReplyObject(r);
 	return calls;
 }
+
+int redis_server_reset_stats(const struct redis_server *rs)
+{
+	redisReply *r = redis_server_cmd(rs, "CONFIG RESETSTAT");
+	int rc = r && r->type == REDIS_REPLY_STATUS ? 0 : -EIO;
+	if (r)
+		freeReplyObject(r);
+	return rc;
+}

@@ -41,5 +41,7 @@ struct redisReply *redis_server_cmd(const struct redis_server *rs, const char *f
 /* How many times the server ran cmd (lower case, as INFO commandstats names
  * it: "xreadgroup") since it started or CONFIG RESETSTAT; -1 if unknown. */
 long long redis_server_calls(const struct redis_server *rs, const char *cmd);
+/* Zeroes those counts (CONFIG RESETSTAT): 0, or -EIO. */
+int redis_server_reset_stats(const struct redis_server *rs);
 
 #endif

@@ -573,9 +573,7 @@ static void test_deletion_delay(void)
 static void test_trickle_read_in_batches(void)
 {
 	enum { FILES = 300, ROOM = 16 * 4 };
-	redisReply *reset = redis_server_cmd(&redis, "CONFIG RESETSTAT");
-	CU_ASSERT_FATAL(reset && reset->type == REDIS_REPLY_STATUS);
-	freeReplyObject(reset);
+	CU_ASSERT_EQUAL_FATAL(redis_server_reset_stats(&redis), 0);
 	long long t0 = now_ms();
 	struct proc g;
 	CU_ASSERT_EQUAL_FATAL(spawn(&g, "g1", NULL), 0);

@@ -299,9 +299,7 @@ static void test_writes_share_role(void)
 {
 	if (!have_ns)
 		return;
-	redisReply *reset = redis_server_cmd(&primary, "CONFIG RESETSTAT");
-	CU_ASSERT_FATAL(reset && reset->type == REDIS_REPLY_STATUS);
-	freeReplyObject(reset);
+	CU_ASSERT_EQUAL_FATAL(redis_server_reset_stats(&primary), 0);
 	char url[160], bin[600], log[700];
 	snprintf(url, sizeof(url), "nfs://%s/?nfsport=%d&mountport=%d&version=3", ns.ns_addr,
 		 gateway_port, gateway_port);
