@@ -36,7 +36,16 @@ struct evloop {
 	unsigned nheap, heap_cap;
 
 	uint64_t input_epoch; /* loop thread only */
+
+	/* The events being dispatched and the next one to go. A handler may
+	 * unwatch (and free) another watch whose event is still pending in the
+	 * batch, as libcurl does with the sockets of one multi handle. */
+	struct epoll_event *batch;
+	int batch_next, batch_len;
 };
+
+/* Stands in a batch for the event of a watch that went away. */
+static char unwatched_mark;
 
 static __thread struct evloop *tl_loop;
 
@@ -169,6 +178,9 @@ void evloop_unwatch(struct evloop *l, struct ev_watch *w)
 	if (w->fd >= 0)
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	w->fd = -1;
+	for (int i = l->batch_next; i < l->batch_len; i++)
+		if (l->batch[i].data.ptr == w)
+			l->batch[i].data.ptr = &unwatched_mark;
 }
 
 /* ------------------------------------------------------------ timers */
@@ -427,16 +439,23 @@ void evloop_cancel_destroy(struct evloop *l, struct ev_cleanup *c)
 
 static void dispatch(struct evloop *l, struct epoll_event *evs, int n)
 {
-	for (int i = 0; i < n; i++) {
-		struct ev_watch *w = evs[i].data.ptr;
+	l->batch = evs;
+	l->batch_len = n;
+	for (l->batch_next = 0; l->batch_next < n;) {
+		struct epoll_event *ev = &evs[l->batch_next++];
+		struct ev_watch *w = ev->data.ptr;
+		if (w == (void *)&unwatched_mark)
+			continue;
 		if (!w) {
 			uint64_t v;
 			ssize_t r = read(l->wakefd, &v, sizeof(v));
 			(void)r;
 			continue;
 		}
-		w->fn(w, evs[i].events);
+		w->fn(w, ev->events);
 	}
+	l->batch = NULL;
+	l->batch_next = l->batch_len = 0;
 }
 
 void evloop_run(struct evloop *l)

@@ -89,7 +89,9 @@ uint64_t evloop_input_epoch(const struct evloop *l);
 
 int evloop_watch(struct evloop *l, struct ev_watch *w, int fd, uint32_t events, ev_watch_fn fn);
 int evloop_watch_set(struct evloop *l, struct ev_watch *w, uint32_t events);
-/* Stops watching; the fd is the caller's to close. */
+/* Stops watching; the fd is the caller's to close. On the loop's thread
+ * only. An event of w still waiting in the batch being dispatched is
+ * dropped, so a handler may unwatch and free another watch at once. */
 void evloop_unwatch(struct evloop *l, struct ev_watch *w);
 
 void evloop_timer_start(struct evloop *l, struct ev_timer *t, long long when_ms, ev_timer_fn fn);

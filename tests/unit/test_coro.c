@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,6 +160,58 @@ static void test_hooks_run_after_tasks(void)
 	loop_stop(&lt);
 	CU_ASSERT_EQUAL(hook_runs, 1);
 	CU_ASSERT_EQUAL(tasks_before_hook, 3);
+}
+
+/* Three readable pipes come back from one epoll_wait; whichever handler
+ * runs first unwatches all three, so the other two must not run, as
+ * libcurl closes and frees sockets of its multi handle from one socket's
+ * callback. */
+#define NPIPES 3
+static struct ev_watch pipe_watch[NPIPES];
+static int pipe_fds[NPIPES][2];
+static int pipe_handler_runs;
+
+static void unwatch_all_pipes(struct ev_watch *w, uint32_t events)
+{
+	(void)w;
+	(void)events;
+	pipe_handler_runs++;
+	for (int i = 0; i < NPIPES; i++)
+		evloop_unwatch(evloop_current(), &pipe_watch[i]);
+	done_one();
+}
+
+static void watch_pipes(void *arg)
+{
+	struct evloop *l = arg;
+	for (int i = 0; i < NPIPES; i++)
+		CU_ASSERT(evloop_watch(l, &pipe_watch[i], pipe_fds[i][0], EPOLLIN,
+				       unwatch_all_pipes) == 0);
+}
+
+static void test_unwatch_drops_pending_events(void)
+{
+	struct loop_thread lt;
+	loop_start(&lt);
+	for (int i = 0; i < NPIPES; i++) {
+		CU_ASSERT_FATAL(pipe(pipe_fds[i]) == 0);
+		CU_ASSERT_FATAL(write(pipe_fds[i][1], "x", 1) == 1);
+	}
+	pipe_handler_runs = 0;
+	done_expect(1);
+	CU_ASSERT(evloop_post(lt.l, watch_pipes, lt.l) == 0);
+	CU_ASSERT(done_wait());
+	/* A task runs after the batch is dispatched. */
+	norder = 0;
+	done_expect(1);
+	CU_ASSERT(evloop_post(lt.l, record, (void *)(intptr_t)7) == 0);
+	CU_ASSERT(done_wait());
+	loop_stop(&lt);
+	CU_ASSERT_EQUAL(pipe_handler_runs, 1);
+	for (int i = 0; i < NPIPES; i++) {
+		close(pipe_fds[i][0]);
+		close(pipe_fds[i][1]);
+	}
 }
 
 /* ------------------------------------------------------------ coroutines */
@@ -557,6 +610,7 @@ int main(void)
 	    {"post_runs_in_order", test_post_runs_in_order},
 	    {"timers_fire_in_order", test_timers_fire_in_order},
 	    {"hooks_run_after_tasks", test_hooks_run_after_tasks},
+	    {"unwatch_drops_pending_events", test_unwatch_drops_pending_events},
 	    {"pingpong_one_loop", test_pingpong_one_loop},
 	    {"pingpong_two_loops", test_pingpong_two_loops},
 	    {"pingpong_with_thread", test_pingpong_with_thread},
